@@ -1,0 +1,76 @@
+//! The function's error type and its stable Lambda error types.
+
+use lambda_runtime::Diagnostic;
+
+/// A boxed error from an SDK or adapter.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in the function.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing or invalid environment variables (all of them, one per line).
+    #[error("invalid configuration:\n{0}")]
+    Config(String),
+    /// The event is not a Kinesis batch the function can checkpoint.
+    #[error("malformed event: {0}")]
+    Event(String),
+    /// Writing an archive object failed after the SDK's retries.
+    #[error("archive write {key} failed")]
+    Archive {
+        key: String,
+        #[source]
+        source: BoxError,
+    },
+    /// Updating a metrics item failed after the SDK's retries.
+    #[error("metrics update of {item} failed")]
+    Metrics {
+        item: String,
+        #[source]
+        source: BoxError,
+    },
+    /// An item kept changing under the function (more conflicts than attempts).
+    #[error("metrics item {item} still contended after {attempts} attempts")]
+    Contended { item: String, attempts: u32 },
+}
+
+/// How Lambda (and the operator) should treat an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Retrying the batch may succeed (throttling, outages, contention).
+    Retryable,
+    /// Retrying cannot help until something is fixed (configuration, malformed event).
+    Fatal,
+}
+
+impl Error {
+    /// The error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) | Error::Event(_) => ErrorKind::Fatal,
+            Error::Archive { .. } | Error::Metrics { .. } | Error::Contended { .. } => {
+                ErrorKind::Retryable
+            }
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        let error_type = match e.kind() {
+            ErrorKind::Retryable => "Retryable",
+            ErrorKind::Fatal => "Fatal",
+        };
+        // Include the source chain: "archive write … failed: <SDK message>".
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: message,
+        }
+    }
+}

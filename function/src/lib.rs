@@ -1,0 +1,23 @@
+//! The Kinesis → S3/DynamoDB processor: a pure decode/extract/aggregate/plan core and thin
+//! adapters for the AWS SDK and the Lambda runtime.
+//!
+//! * pure: [`decode`] (formats), [`kpl`], [`extract`], [`aggregate`], [`store`] (item plans),
+//!   [`archive`] (objects and keys), [`position`];
+//! * edges: [`handler`] (one batch, generic over [`archive::ArchiveStore`] and
+//!   [`store::MetricsStore`]), [`aws`] (SDK adapters), [`telemetry`] (logs and EMF).
+
+pub mod aggregate;
+pub mod archive;
+pub mod aws;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod extract;
+pub mod handler;
+pub mod kpl;
+pub mod position;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind};

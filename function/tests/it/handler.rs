@@ -1,0 +1,197 @@
+//! The batch handler on AWS-shaped fixture events, with in-memory stores.
+
+use std::sync::atomic::Ordering;
+
+use function::store::Val;
+use serde_json::Value;
+
+use crate::support::{block_on, fixture, processor};
+
+fn num(v: Option<&Val>) -> f64 {
+    match v {
+        Some(Val::Int(i)) => *i as f64,
+        Some(Val::Float(f)) => *f,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+#[test]
+fn sensor_and_clickstream_batch_is_archived_and_aggregated() {
+    let (p, archive, table) = processor();
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    let (resp, summary) = block_on(p.process(&ev)).expect("processed");
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!((summary.counted, summary.rejected), (7, 0));
+
+    let lines = archive.lines("raw/");
+    assert_eq!(lines.len(), 7);
+    assert!(lines.iter().all(|l| l["shardId"] == "shardId-000000000000"));
+    assert_eq!(lines[0]["data"]["sensorId"], "sensor-001");
+    let keys: Vec<String> = archive.snapshot().into_keys().collect();
+    assert_eq!(keys.len(), 1);
+    assert!(
+        keys[0].starts_with("raw/year=2024/month=01/day=15/hour=10/shardId-000000000000-"),
+        "{}",
+        keys[0]
+    );
+
+    let items = table.snapshot();
+    let s1 = &items[&("sensor-001".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
+    assert_eq!(num(s1.get("count")), 2.0);
+    assert_eq!(num(s1.get("metric.temperature.sum")), 50.0);
+    assert_eq!(num(s1.get("metric.temperature.min")), 24.5);
+    assert_eq!(num(s1.get("metric.temperature.max")), 25.5);
+    assert_eq!(num(s1.get("metric.humidity.count")), 2.0);
+    assert_eq!(
+        s1.get("first_event"),
+        Some(&Val::Str("2024-01-15T10:30:00.000Z".into()))
+    );
+    assert_eq!(
+        s1.get("last_event"),
+        Some(&Val::Str("2024-01-15T10:30:30.000Z".into()))
+    );
+    // TTL: window end + 90 days.
+    assert_eq!(num(s1.get("ttl")), (1_705_314_660 + 90 * 86_400) as f64);
+    let next = &items[&("sensor-001".to_owned(), "2024-01-15T10:31:00Z".to_owned())];
+    assert_eq!(num(next.get("count")), 1.0);
+    let user = &items[&("user-42".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
+    assert_eq!(num(user.get("event.page_view")), 1.0);
+    assert_eq!(num(user.get("event.add_to_cart")), 1.0);
+    assert_eq!(num(user.get("metric.session.durationMs.sum")), 2401.0);
+    assert_eq!(items.len(), 5);
+}
+
+#[test]
+fn a_redelivered_batch_changes_nothing() {
+    let (p, _archive, table) = processor();
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    block_on(p.process(&ev)).expect("first");
+    let before = table.snapshot();
+    // A fresh container (empty cache) and the warm one both see the batch again.
+    let (fresh, ..) = processor();
+    let fresh =
+        function::handler::Processor::new(fresh.config.clone(), _archive.clone(), table.clone());
+    let (_, s1) = block_on(fresh.process(&ev)).expect("again");
+    let (_, s2) = block_on(p.process(&ev)).expect("again");
+    assert_eq!((s1.counted, s1.duplicates), (0, 7));
+    assert_eq!((s2.counted, s2.duplicates), (0, 7));
+    assert_eq!(table.snapshot(), before);
+}
+
+#[test]
+fn bad_records_are_quarantined_and_do_not_block_the_shard() {
+    let (p, archive, table) = processor();
+    let (resp, summary) = block_on(p.process(&fixture("kinesis-bad-records.json"))).expect("ok");
+    assert!(
+        resp.batch_item_failures.is_empty(),
+        "a poison record must not fail the batch"
+    );
+    assert_eq!((summary.rejected, summary.counted), (7, 1));
+    let rejected = archive.lines("rejected/");
+    assert_eq!(rejected.len(), 7);
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .filter_map(|l| l["reason"].as_str())
+        .collect();
+    for expected in [
+        "not valid JSON",
+        "not an object",
+        "gzip",
+        "checksum",
+        "exceeds",
+        "nesting",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "no rejection mentions {expected:?}: {reasons:?}"
+        );
+    }
+    assert!(rejected.iter().all(|l| l["dataBase64"].is_string()));
+    assert_eq!(archive.lines("raw/").len(), 1);
+    assert_eq!(table.snapshot().len(), 1);
+}
+
+#[test]
+fn kpl_records_are_deaggregated() {
+    let (p, archive, table) = processor();
+    let (_, s) = block_on(p.process(&fixture("kinesis-kpl-aggregated.json"))).expect("ok");
+    assert_eq!((s.kinesis_records, s.user_records, s.counted), (1, 3, 3));
+    let entities: Vec<String> = table.snapshot().into_keys().map(|(e, _)| e).collect();
+    assert_eq!(entities, ["sensor-001", "sensor-002", "user-42"]);
+    let subs: Vec<u64> = archive
+        .lines("raw/")
+        .iter()
+        .filter_map(|l| l["subSequenceNumber"].as_u64())
+        .collect();
+    assert_eq!(subs, [0, 1, 2]);
+    assert_eq!(archive.lines("raw/")[2]["partitionKey"], "user-42");
+}
+
+#[test]
+fn cloudwatch_logs_events_become_records() {
+    let (p, archive, table) = processor();
+    let (resp, s) = block_on(p.process(&fixture("kinesis-cloudwatch-logs.json"))).expect("ok");
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!((s.counted, s.control_messages, s.rejected), (3, 1, 0));
+    let items = table.snapshot();
+    let entities: Vec<&str> = items.keys().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(entities, ["/app/web", "dev-9", "user-42"]);
+    let log_item = &items[&("/app/web".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
+    assert_eq!(num(log_item.get("log_lines")), 1.0);
+    let lines = archive.lines("raw/");
+    assert!(lines.iter().any(|l| l["message"] == "GET /health 200 3ms"));
+}
+
+#[test]
+fn archive_failure_reports_the_first_unarchived_record_and_counts_nothing_after() {
+    let (p, archive, table) = processor();
+    archive
+        .fail_prefixes
+        .lock()
+        .expect("lock")
+        .push("raw/".into());
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    let (resp, s) = block_on(p.process(&ev)).expect("processed");
+    let first_seq = ev.records[0].kinesis.sequence_number.clone();
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert_eq!(
+        resp.batch_item_failures[0].item_identifier.as_deref(),
+        Some(first_seq.as_str())
+    );
+    assert_eq!(s.counted, 0);
+    assert!(table.snapshot().is_empty());
+}
+
+#[test]
+fn table_failure_reports_the_earliest_record_of_a_failed_item() {
+    let (p, archive, table) = processor();
+    table.failing.store(true, Ordering::SeqCst);
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    let (resp, s) = block_on(p.process(&ev)).expect("processed");
+    assert_eq!(
+        resp.batch_item_failures[0].item_identifier.as_deref(),
+        Some(ev.records[0].kinesis.sequence_number.as_str())
+    );
+    assert_eq!(s.counted, 0);
+    assert_eq!(archive.lines("raw/").len(), 7, "archived before counting");
+    table.failing.store(false, Ordering::SeqCst);
+    let (resp, s) = block_on(p.process(&ev)).expect("retry");
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(s.counted, 7);
+}
+
+#[test]
+fn handler_response_serializes_like_lambda_expects() {
+    let (p, archive, _) = processor();
+    archive
+        .fail_prefixes
+        .lock()
+        .expect("lock")
+        .push("raw/".into());
+    let resp = block_on(p.handle(fixture("kinesis-sensor-clickstream.json"))).expect("ok");
+    let json: Value = serde_json::to_value(&resp).expect("json");
+    assert!(
+        json["batchItemFailures"][0]["itemIdentifier"].is_string(),
+        "{json}"
+    );
+}

@@ -1,0 +1,175 @@
+//! Shared builders, strategies and the `check` helpers used by examples and properties.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine;
+use function::Config;
+use function::archive::MemoryArchive;
+use function::extract::{self, Envelope, Observation, Rules};
+use function::handler::Processor;
+use function::store::MemoryTable;
+use proptest::prelude::*;
+use serde_json::json;
+
+pub const SHARDS: [&str; 2] = ["shardId-000000000000", "shardId-000000000001"];
+/// 2024-01-15T10:30:00Z.
+pub const T0_MS: i64 = 1_705_314_600_000;
+
+/// One Kinesis record to put in an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct In {
+    pub shard: &'static str,
+    pub seq: String,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+    pub arrival_ms: i64,
+}
+
+/// A 56-digit sequence number like Kinesis issues, increasing with `n`.
+pub fn seq(n: u64) -> String {
+    format!("4956816737333333333333333333333333333333333{n:013}")
+}
+
+/// An AWS-shaped Kinesis event holding `records`.
+pub fn event(records: &[In]) -> KinesisEvent {
+    let recs: Vec<_> = records
+        .iter()
+        .map(|r| {
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": r.partition_key,
+                    "sequenceNumber": r.seq,
+                    "data": base64::engine::general_purpose::STANDARD.encode(&r.data),
+                    "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("{}:{}", r.shard, r.seq),
+                "eventName": "aws:kinesis:record",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": recs })).expect("valid event")
+}
+
+/// A fixture event from `tests/fixtures`.
+pub fn fixture(name: &str) -> KinesisEvent {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("fixture parses")
+}
+
+pub fn config() -> Config {
+    Config::from_vars(|k| match k {
+        "ARCHIVE_BUCKET" => Some("archive".into()),
+        "METRICS_TABLE" => Some("metrics".into()),
+        _ => None,
+    })
+    .expect("valid config")
+}
+
+pub type TestProcessor = Processor<Arc<MemoryArchive>, Arc<MemoryTable>>;
+
+/// A processor over fresh in-memory stores, and the stores.
+pub fn processor() -> (TestProcessor, Arc<MemoryArchive>, Arc<MemoryTable>) {
+    let archive = Arc::new(MemoryArchive::default());
+    let table = Arc::new(MemoryTable::default());
+    (
+        Processor::new(config(), archive.clone(), table.clone()),
+        archive,
+        table,
+    )
+}
+
+/// Runs a future to completion on a current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// What an extraction should give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub entity: String,
+    pub time_ms: i64,
+    pub fallback: bool,
+    pub metrics: Vec<(String, f64)>,
+    pub events: Vec<String>,
+}
+
+/// Extracts `json` (arrival at `T0_MS`, partition key `pk-1`) and compares; shared by the
+/// example table and the properties.
+#[track_caller]
+pub fn check(json: &[u8], expect: &Expect) {
+    let got = extract_default(json).unwrap_or_else(|e| panic!("rejected: {e}"));
+    let mut metrics: Vec<(String, f64)> = got
+        .metrics
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    metrics.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want = expect.metrics.clone();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got.entity,
+        expect.entity,
+        "entity of {}",
+        String::from_utf8_lossy(json)
+    );
+    assert_eq!(got.event_time_ms, expect.time_ms, "time");
+    assert_eq!(got.time_fallback, expect.fallback, "fallback");
+    assert_eq!(metrics, want, "metrics");
+    let events: Vec<String> = got.events.iter().map(|e| e.to_string()).collect();
+    assert_eq!(events, expect.events, "events");
+}
+
+pub fn extract_default(json: &[u8]) -> Result<Observation<'_>, extract::ExtractError> {
+    extract::extract(
+        json,
+        Envelope {
+            partition_key: "pk-1",
+            arrival_ms: T0_MS,
+            default_time_ms: None,
+        },
+        &Rules::default(),
+    )
+}
+
+/// An IoT reading or a clickstream event (70 % / 30 %), as a JSON value.
+pub fn arb_payload() -> impl Strategy<Value = serde_json::Value> {
+    let sensor = (0u8..4, -400i32..400, 0u8..100, 0i64..180).prop_map(|(s, t, h, dt)| {
+        json!({
+            "sensorId": format!("sensor-{s:03}"),
+            "temperature": f64::from(t) / 10.0,
+            "humidity": h,
+            "timestamp": extract_time(T0_MS + dt * 1000),
+        })
+    });
+    let click = (
+        0u8..4,
+        prop::sample::select(vec!["page_view", "click", "add_to_cart"]),
+        0i64..180,
+    )
+        .prop_map(|(u, e, dt)| {
+            json!({
+                "userId": format!("user-{u}"),
+                "event": e,
+                "page": "/p",
+                "timestamp": (T0_MS + dt * 1000) / 1000,
+            })
+        });
+    prop_oneof![7 => sensor, 3 => click]
+}
+
+fn extract_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("valid")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

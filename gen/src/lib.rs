@@ -1,0 +1,39 @@
+//! Typed model of the real-time processing stack; renders the Pulumi YAML program.
+//!
+//! * [`program`] mirrors the Pulumi YAML document (config, variables, resources, outputs).
+//! * [`expr`] is the one place `${…}` interpolations and `fn::` built-ins are written.
+//! * [`settings`] is the typed per-stack configuration (dev/prod); invalid values do not parse.
+//! * [`iam`] holds typed IAM policy documents.
+//! * [`stack`] builds this stack's resources, one function per resource group.
+//! * [`render`] turns the program into the committed `Pulumi.yaml` text.
+
+pub mod error;
+pub mod expr;
+pub mod iam;
+pub mod program;
+pub mod render;
+pub mod schema;
+pub mod settings;
+pub mod stack;
+
+pub use error::Error;
+pub use program::Program;
+pub use settings::Settings;
+
+/// The Pulumi project name; stack-file keys are `<PROJECT>:<key>`.
+pub const PROJECT: &str = "realtime-processing";
+/// The pulumi-aws provider version every resource and invoke is pinned to.
+pub const AWS_PROVIDER_VERSION: &str = "7.51.1";
+/// Path (relative to the repo root) of the zip the function's packaging command writes.
+pub const FUNCTION_ARCHIVE: &str = "target/lambda/bootstrap.zip";
+
+/// `Pulumi.yaml` at the workspace root (this crate lives in `<root>/gen`).
+pub fn default_output() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join("Pulumi.yaml")
+}
+
+/// The stacks this project ships a `Pulumi.<stack>.yaml` for.
+pub const STACKS: [&str; 2] = ["dev", "prod"];

@@ -1,0 +1,453 @@
+//! Typed per-stack settings: every dev/prod difference, with invalid values unrepresentable.
+//!
+//! The same struct declares the `config:` block of `Pulumi.yaml` (types and defaults come
+//! from [`Settings::default`], the seed's values) and parses `Pulumi.<stack>.yaml`, so a
+//! stack file with a wrong type, an out-of-range value or an unknown key fails to load.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Error;
+use crate::program::{ConfigDecl, ConfigItems, ConfigType};
+
+/// Declares a bounded integer newtype that rejects out-of-range values when built or parsed.
+macro_rules! bounded {
+    ($(#[$doc:meta])* $name:ident: $inner:ty, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name($inner);
+
+        impl $name {
+            /// Smallest valid value.
+            pub const MIN: $inner = $min;
+            /// Largest valid value.
+            pub const MAX: $inner = $max;
+
+            /// Builds the value, or says why it is out of range.
+            pub fn new(v: $inner) -> Result<Self, Error> {
+                if (Self::MIN..=Self::MAX).contains(&v) {
+                    Ok(Self(v))
+                } else {
+                    Err(Error::InvalidSetting {
+                        key: stringify!($name),
+                        reason: format!("{v} is outside {}..={}", Self::MIN, Self::MAX),
+                    })
+                }
+            }
+
+            /// The raw value.
+            pub fn get(self) -> $inner {
+                self.0
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = Error;
+            fn try_from(v: i64) -> Result<Self, Error> {
+                let v = <$inner>::try_from(v).map_err(|_| Error::InvalidSetting {
+                    key: stringify!($name),
+                    reason: format!("{v} does not fit"),
+                })?;
+                Self::new(v)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(v: $name) -> i64 {
+                i64::from(v.0)
+            }
+        }
+    };
+}
+
+bounded!(
+    /// Provisioned shard count of the stream.
+    ShardCount: u32, 1, 500);
+bounded!(
+    /// Stream retention in hours (Kinesis: 24 h to 365 days).
+    RetentionHours: u32, 24, 8760);
+bounded!(
+    /// Lambda memory in MB (Lambda: 128 to 10,240).
+    MemoryMb: u32, 128, 10_240);
+bounded!(
+    /// Lambda timeout in seconds (Lambda: 1 to 900).
+    TimeoutSeconds: u32, 1, 900);
+bounded!(
+    /// Event source mapping batch size (Kinesis: 1 to 10,000).
+    BatchSize: u32, 1, 10_000);
+bounded!(
+    /// Event source mapping batching window in seconds (0 to 300).
+    BatchingWindowSeconds: u32, 0, 300);
+bounded!(
+    /// Concurrent batches per shard (1 to 10).
+    ParallelizationFactor: u32, 1, 10);
+bounded!(
+    /// Retries of a failed batch (0 to 10,000; -1, infinite, is deliberately not allowed:
+    /// a poison batch must reach the failure queue).
+    RetryAttempts: u32, 0, 10_000);
+bounded!(
+    /// Maximum age of a record the mapping still sends, in seconds (60 to 604,800;
+    /// -1, infinite, is deliberately not allowed).
+    RecordAgeSeconds: u32, 60, 604_800);
+bounded!(
+    /// Aggregation window in seconds (1 s to 1 day).
+    WindowSeconds: u32, 1, 86_400);
+bounded!(
+    /// Days a metrics item lives after its window ends (DynamoDB TTL).
+    TtlDays: u32, 1, 3_650);
+bounded!(
+    /// Days after which archive objects move to another storage class.
+    TransitionDays: u32, 1, 36_500);
+bounded!(
+    /// Days a noncurrent object version is kept.
+    NoncurrentDays: u32, 1, 36_500);
+bounded!(
+    /// KMS key deletion window in days (KMS: 7 to 30).
+    KeyDeletionDays: u32, 7, 30);
+bounded!(
+    /// Alarm threshold on the Lambda `Errors` sum per minute.
+    ErrorThreshold: u32, 0, 1_000_000);
+bounded!(
+    /// Alarm threshold on the Lambda `IteratorAge` maximum, in milliseconds.
+    IteratorAgeMs: u32, 1_000, 604_800_000);
+
+/// CloudWatch Logs retention, restricted to the values the API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct LogRetentionDays(u32);
+
+impl LogRetentionDays {
+    /// The values `PutRetentionPolicy` accepts.
+    pub const VALID: [u32; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
+    ];
+
+    /// Builds the value, or says why CloudWatch Logs would reject it.
+    pub fn new(days: u32) -> Result<Self, Error> {
+        if Self::VALID.contains(&days) {
+            Ok(Self(days))
+        } else {
+            Err(Error::InvalidSetting {
+                key: "logRetentionDays",
+                reason: format!("{days} is not one of {:?}", Self::VALID),
+            })
+        }
+    }
+
+    /// The raw value.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for LogRetentionDays {
+    type Error = Error;
+    fn try_from(v: i64) -> Result<Self, Error> {
+        Self::new(u32::try_from(v).unwrap_or(0))
+    }
+}
+
+impl From<LogRetentionDays> for i64 {
+    fn from(v: LogRetentionDays) -> i64 {
+        i64::from(v.0)
+    }
+}
+
+/// Lambda instruction set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Architecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+/// S3's rule for which objects lifecycle transitions apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransitionMinimumSize {
+    /// Objects of any size transition to GLACIER / DEEP_ARCHIVE (ARCHITECTURE.md explains why).
+    #[serde(rename = "varies_by_storage_class")]
+    VariesByStorageClass,
+    /// S3's default since 2024: objects under 128 KB never transition.
+    #[serde(rename = "all_storage_classes_128K")]
+    AllStorageClasses128K,
+}
+
+/// A field name in a record that identifies its entity (sensor, device, user…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdField(String);
+
+impl TryFrom<String> for IdField {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(Error::InvalidSetting {
+                key: "idFields",
+                reason: format!("{s:?} is not a field name (ASCII letters, digits, _ - .)"),
+            })
+        }
+    }
+}
+
+impl From<IdField> for String {
+    fn from(f: IdField) -> String {
+        f.0
+    }
+}
+
+impl IdField {
+    /// The field name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Every setting that may differ between stacks. Field names are the config keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    pub shard_count: ShardCount,
+    pub retention_hours: RetentionHours,
+    pub key_deletion_window_days: KeyDeletionDays,
+    pub lambda_memory_mb: MemoryMb,
+    pub lambda_timeout_seconds: TimeoutSeconds,
+    pub lambda_architecture: Architecture,
+    pub log_retention_days: LogRetentionDays,
+    pub batch_size: BatchSize,
+    pub batching_window_seconds: BatchingWindowSeconds,
+    pub parallelization_factor: ParallelizationFactor,
+    pub maximum_retry_attempts: RetryAttempts,
+    pub maximum_record_age_seconds: RecordAgeSeconds,
+    pub window_seconds: WindowSeconds,
+    pub metrics_ttl_days: TtlDays,
+    pub id_fields: Vec<IdField>,
+    pub archive_glacier_days: TransitionDays,
+    pub archive_deep_archive_days: TransitionDays,
+    pub archive_transition_minimum_size: TransitionMinimumSize,
+    pub archive_noncurrent_days: NoncurrentDays,
+    pub force_destroy: bool,
+    pub point_in_time_recovery: bool,
+    pub deletion_protection: bool,
+    pub error_alarm_threshold: ErrorThreshold,
+    pub iterator_age_alarm_ms: IteratorAgeMs,
+}
+
+impl Default for Settings {
+    /// The seed's values, hardened for production: these are the `Pulumi.yaml` defaults.
+    fn default() -> Self {
+        // The literals below are all inside their ranges; `expect` documents that.
+        #[allow(clippy::expect_used)]
+        let s = (|| -> Result<Self, Error> {
+            Ok(Self {
+                shard_count: ShardCount::new(2)?,
+                retention_hours: RetentionHours::new(24)?,
+                key_deletion_window_days: KeyDeletionDays::new(30)?,
+                lambda_memory_mb: MemoryMb::new(512)?,
+                lambda_timeout_seconds: TimeoutSeconds::new(60)?,
+                lambda_architecture: Architecture::X86_64,
+                log_retention_days: LogRetentionDays::new(90)?,
+                batch_size: BatchSize::new(100)?,
+                batching_window_seconds: BatchingWindowSeconds::new(5)?,
+                parallelization_factor: ParallelizationFactor::new(2)?,
+                maximum_retry_attempts: RetryAttempts::new(3)?,
+                maximum_record_age_seconds: RecordAgeSeconds::new(21_600)?,
+                window_seconds: WindowSeconds::new(60)?,
+                metrics_ttl_days: TtlDays::new(90)?,
+                id_fields: ["sensorId", "deviceId", "userId"]
+                    .into_iter()
+                    .map(|f| IdField::try_from(f.to_owned()))
+                    .collect::<Result<_, _>>()?,
+                archive_glacier_days: TransitionDays::new(30)?,
+                archive_deep_archive_days: TransitionDays::new(120)?,
+                archive_transition_minimum_size: TransitionMinimumSize::VariesByStorageClass,
+                archive_noncurrent_days: NoncurrentDays::new(30)?,
+                force_destroy: false,
+                point_in_time_recovery: true,
+                deletion_protection: true,
+                error_alarm_threshold: ErrorThreshold::new(5)?,
+                iterator_age_alarm_ms: IteratorAgeMs::new(60_000)?,
+            })
+        })()
+        .expect("default settings are in range");
+        s
+    }
+}
+
+impl Settings {
+    /// Rules that span several settings; every violation is reported at once.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        if u64::from(self.maximum_record_age_seconds.get())
+            >= u64::from(self.retention_hours.get()) * 3600
+        {
+            problems.push(
+                "maximumRecordAgeSeconds must be below the stream retention, or records expire \
+                 from the stream before the mapping gives up on them"
+                    .to_owned(),
+            );
+        }
+        if self.archive_deep_archive_days.get() < self.archive_glacier_days.get() + 90 {
+            problems.push(
+                "archiveDeepArchiveDays must be at least 90 days after archiveGlacierDays \
+                 (GLACIER's minimum storage duration)"
+                    .to_owned(),
+            );
+        }
+        if self.id_fields.is_empty() {
+            problems.push("idFields must name at least one field".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidSetting {
+                key: "settings",
+                reason: problems.join("; "),
+            })
+        }
+    }
+
+    /// The `config:` block of `Pulumi.yaml`: every field, typed, with its default.
+    pub fn declarations() -> Result<IndexMap<String, ConfigDecl>, Error> {
+        let defaults = serde_json::to_value(Settings::default()).map_err(Error::Serialize)?;
+        let Value::Object(map) = defaults else {
+            return Ok(IndexMap::new());
+        };
+        Ok(map
+            .into_iter()
+            .map(|(key, default)| {
+                let (ty, items) = match &default {
+                    Value::Bool(_) => (ConfigType::Boolean, None),
+                    Value::Number(_) => (ConfigType::Integer, None),
+                    Value::Array(_) => (
+                        ConfigType::Array,
+                        Some(ConfigItems {
+                            ty: ConfigType::String,
+                        }),
+                    ),
+                    Value::Object(_) => (ConfigType::Object, None),
+                    _ => (ConfigType::String, None),
+                };
+                let decl = ConfigDecl {
+                    ty,
+                    items,
+                    default: Some(default),
+                    secret: None,
+                };
+                (key, decl)
+            })
+            .collect())
+    }
+
+    /// Loads `Pulumi.<stack>.yaml`: `aws:region` is required, every project key is typed.
+    pub fn load_stack_file(path: &Path) -> Result<StackFile, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse_stack_file(path, &text)
+    }
+
+    /// Parses the text of a stack file (see [`Settings::load_stack_file`]).
+    pub fn parse_stack_file(path: &Path, text: &str) -> Result<StackFile, Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            config: IndexMap<String, Value>,
+        }
+        let raw: Raw = yaml_serde::from_str(text).map_err(|source| Error::StackFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        let bad = |reason: String| Error::StackFileContent {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut region = None;
+        let mut project = serde_json::Map::new();
+        for (key, value) in raw.config {
+            match key.split_once(':') {
+                Some(("aws", "region")) => {
+                    region = Some(
+                        value
+                            .as_str()
+                            .ok_or_else(|| bad("aws:region must be a string".into()))?
+                            .to_owned(),
+                    )
+                }
+                Some((crate::PROJECT, k)) => {
+                    project.insert(k.to_owned(), value);
+                }
+                _ => return Err(bad(format!("unexpected key {key}"))),
+            }
+        }
+        let region = region.ok_or_else(|| bad("aws:region is required".into()))?;
+        let settings: Settings = serde_json::from_value(Value::Object(project))
+            .map_err(|e| bad(format!("invalid {} settings: {e}", crate::PROJECT)))?;
+        settings.validate()?;
+        Ok(StackFile { region, settings })
+    }
+}
+
+/// A parsed stack file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackFile {
+    /// `aws:region`.
+    pub region: String,
+    /// The project settings, defaults filled in.
+    pub settings: Settings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().expect("defaults validate");
+    }
+
+    #[test]
+    fn out_of_range_values_do_not_parse() {
+        let path = Path::new("Pulumi.test.yaml");
+        for (key, value) in [
+            ("lambdaMemoryMb", "64"),
+            ("lambdaMemoryMb", "\"512\""),
+            ("shardCount", "0"),
+            ("retentionHours", "12"),
+            ("logRetentionDays", "8"),
+            ("parallelizationFactor", "11"),
+            ("lambdaArchitecture", "sparc"),
+            ("noSuchKey", "1"),
+        ] {
+            let text = format!(
+                "config:\n  aws:region: eu-west-1\n  {}:{key}: {value}\n",
+                crate::PROJECT
+            );
+            assert!(
+                Settings::parse_stack_file(path, &text).is_err(),
+                "{key}: {value} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn record_age_must_stay_below_retention() {
+        let s = Settings {
+            maximum_record_age_seconds: RecordAgeSeconds::new(86_400).expect("in range"),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+    }
+}

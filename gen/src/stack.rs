@@ -1,0 +1,767 @@
+//! This stack's resources, one function per resource group, all from typed properties.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::expr::{Input, cfg, file_archive, invoke, join, out, stack, to_json, var};
+use crate::iam::{Effect, PolicyDocument, Principal, Statement};
+use crate::program::{Program, Resource};
+use crate::settings::{Architecture, Settings, TransitionMinimumSize};
+use crate::{Error, FUNCTION_ARCHIVE, PROJECT};
+
+/// Logical names of the program's resources and variables (used by `${…}` references).
+pub mod names {
+    pub const ACCOUNT_ID: &str = "accountId";
+    pub const REGION: &str = "region";
+    pub const PARTITION: &str = "partition";
+    pub const KEY: &str = "pipelineKey";
+    pub const KEY_ALIAS: &str = "pipelineKeyAlias";
+    pub const STREAM: &str = "dataStream";
+    pub const BUCKET: &str = "archiveBucket";
+    pub const BUCKET_VERSIONING: &str = "archiveVersioning";
+    pub const BUCKET_LIFECYCLE: &str = "archiveLifecycle";
+    pub const BUCKET_ENCRYPTION: &str = "archiveEncryption";
+    pub const BUCKET_PUBLIC_ACCESS: &str = "archivePublicAccessBlock";
+    pub const BUCKET_OWNERSHIP: &str = "archiveOwnership";
+    pub const BUCKET_POLICY: &str = "archiveTlsOnlyPolicy";
+    pub const TABLE: &str = "metricsTable";
+    pub const QUEUE: &str = "failureQueue";
+    pub const TOPIC: &str = "alertTopic";
+    pub const TOPIC_POLICY: &str = "alertTopicPolicy";
+    pub const LOG_GROUP: &str = "processorLogGroup";
+    pub const ROLE: &str = "processorRole";
+    pub const ROLE_POLICY: &str = "processorPolicy";
+    pub const FUNCTION: &str = "processor";
+    pub const MAPPING: &str = "processorMapping";
+    pub const ALARM_ERRORS: &str = "processorErrorAlarm";
+    pub const ALARM_THROTTLES: &str = "processorThrottleAlarm";
+    pub const ALARM_ITERATOR_AGE: &str = "processorIteratorAgeAlarm";
+    pub const ALARM_FAILURE_QUEUE: &str = "failureQueueAlarm";
+}
+use names::*;
+
+/// The seed's resource names; each is suffixed with `-<stack>` so stacks share an account.
+pub mod base_names {
+    pub const STREAM: &str = "realtime-data-stream";
+    pub const BUCKET: &str = "realtime-data-archive";
+    pub const TABLE: &str = "realtime-processed-metrics";
+    pub const FUNCTION: &str = "realtime-data-processor";
+    pub const QUEUE: &str = "realtime-data-processor-failures";
+    pub const TOPIC: &str = "realtime-processing-alerts";
+    pub const KEY_ALIAS: &str = "alias/realtime-processing";
+}
+
+/// The names a resource gets in a given stack (shared with the local stack).
+pub fn physical_name(base: &str, stack_name: &str) -> String {
+    format!("{base}-{stack_name}")
+}
+
+/// The archive bucket's name for an account, region and stack.
+pub fn bucket_name(account: &str, region: &str, stack_name: &str) -> String {
+    format!("{}-{account}-{region}-{stack_name}", base_names::BUCKET)
+}
+
+/// The key prefixes the function writes archive objects under.
+pub const ARCHIVE_PREFIXES: [&str; 2] = ["raw/", "rejected/"];
+
+/// The environment variables the stack gives the function (name → value expression).
+pub fn processor_environment() -> IndexMap<&'static str, Value> {
+    IndexMap::from([
+        ("ARCHIVE_BUCKET", json!(out(BUCKET, "bucket"))),
+        ("METRICS_TABLE", json!(out(TABLE, "name"))),
+        ("WINDOW_SECONDS", to_json(&var("windowSeconds"))),
+        ("METRICS_TTL_DAYS", to_json(&var("metricsTtlDays"))),
+        ("ID_FIELDS", join(",", json!(var("idFields")))),
+        (
+            "METRICS_NAMESPACE",
+            json!(format!("RealtimeProcessing/{}", stack())),
+        ),
+        ("RUST_LOG", json!("info")),
+    ])
+}
+
+/// The whole program.
+pub fn program() -> Result<Program, Error> {
+    let mut resources = IndexMap::new();
+    for group in [
+        encryption_key()?,
+        stream()?,
+        archive()?,
+        table()?,
+        failure_queue()?,
+        alerts()?,
+        processor()?,
+        alarms()?,
+    ] {
+        resources.extend(group);
+    }
+    Ok(Program {
+        name: PROJECT.to_owned(),
+        runtime: "yaml".to_owned(),
+        description: "Kinesis -> Lambda (Rust) -> S3 archive + DynamoDB metrics, with alarms \
+                      to SNS"
+            .to_owned(),
+        config: Settings::declarations()?,
+        variables: IndexMap::from([
+            (
+                ACCOUNT_ID.to_owned(),
+                invoke("aws:getCallerIdentity", "accountId"),
+            ),
+            (REGION.to_owned(), invoke("aws:getRegion", "region")),
+            (
+                PARTITION.to_owned(),
+                invoke("aws:getPartition", "partition"),
+            ),
+        ]),
+        resources,
+        outputs: [
+            ("DataStreamName", out(STREAM, "name")),
+            ("DataStreamArn", out(STREAM, "arn")),
+            ("ArchiveBucketName", out(BUCKET, "bucket")),
+            ("MetricsTableName", out(TABLE, "name")),
+            ("ProcessorFunctionName", out(FUNCTION, "name")),
+            ("AlertTopicArn", out(TOPIC, "arn")),
+            ("FailureQueueUrl", out(QUEUE, "url")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect(),
+    })
+}
+
+type Group = Vec<(String, Resource)>;
+
+fn named(name: &str, r: Resource) -> (String, Resource) {
+    (name.to_owned(), r)
+}
+
+fn account_root() -> String {
+    format!("arn:{}:iam::{}:root", var(PARTITION), var(ACCOUNT_ID))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KmsKey {
+    description: String,
+    enable_key_rotation: bool,
+    deletion_window_in_days: Input<i64>,
+    policy: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KmsAlias {
+    name: String,
+    target_key_id: String,
+}
+
+/// One customer-managed key for the stream and the alert topic. A CMK (not `aws/sns`) is
+/// needed because CloudWatch alarms may only publish to an encrypted topic whose key
+/// policy lets `cloudwatch.amazonaws.com` use the key.
+fn encryption_key() -> Result<Group, Error> {
+    // In a key policy, Resource "*" means "this key"; no narrower spelling exists.
+    let this_key = vec!["*".to_owned()];
+    let policy = PolicyDocument::new(vec![
+        // The account keeps administering its key (AWS's default key policy statement).
+        Statement::allow("AccountAdministers", &["kms:*"], this_key.clone())
+            .principal(Principal::Aws(account_root())),
+        Statement::allow(
+            "CloudWatchAlarmsPublishToEncryptedTopic",
+            &["kms:Decrypt", "kms:GenerateDataKey*"],
+            this_key.clone(),
+        )
+        .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
+        .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+    ]);
+    Ok(vec![
+        named(
+            KEY,
+            Resource::new(
+                "aws:kms:Key",
+                &KmsKey {
+                    description: format!("realtime-processing {}: stream and alert topic", stack()),
+                    enable_key_rotation: true,
+                    deletion_window_in_days: cfg("keyDeletionWindowDays"),
+                    policy: to_json(&policy),
+                },
+            )?,
+        ),
+        named(
+            KEY_ALIAS,
+            Resource::new(
+                "aws:kms:Alias",
+                &KmsAlias {
+                    name: physical_name(base_names::KEY_ALIAS, &stack()),
+                    target_key_id: out(KEY, "keyId"),
+                },
+            )?,
+        ),
+    ])
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KinesisStream {
+    name: String,
+    shard_count: Input<i64>,
+    retention_period: Input<i64>,
+    encryption_type: &'static str,
+    kms_key_id: String,
+    stream_mode_details: Value,
+}
+
+fn stream() -> Result<Group, Error> {
+    Ok(vec![named(
+        STREAM,
+        Resource::new(
+            "aws:kinesis:Stream",
+            &KinesisStream {
+                name: physical_name(base_names::STREAM, &stack()),
+                shard_count: cfg("shardCount"),
+                retention_period: cfg("retentionHours"),
+                encryption_type: "KMS",
+                kms_key_id: out(KEY, "arn"),
+                stream_mode_details: json!({ "streamMode": "PROVISIONED" }),
+            },
+        )?,
+    )])
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bucket {
+    bucket: String,
+    force_destroy: Input<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BucketChild<T: Serialize> {
+    bucket: String,
+    #[serde(flatten)]
+    rest: T,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LifecycleRule {
+    id: &'static str,
+    status: &'static str,
+    filter: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    transitions: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noncurrent_version_expiration: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abort_incomplete_multipart_upload: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<Value>,
+}
+
+fn archive() -> Result<Group, Error> {
+    let bucket_id = out(BUCKET, "id");
+    let child = |rest: Value| BucketChild {
+        bucket: bucket_id.clone(),
+        rest,
+    };
+    let bucket_arn = out(BUCKET, "arn");
+    let tls_only = PolicyDocument::new(vec![Statement {
+        sid: "DenyInsecureTransport".into(),
+        effect: Effect::Deny,
+        principal: Some(Principal::Anyone),
+        action: vec!["s3:*".into()],
+        resource: vec![bucket_arn.clone(), format!("{bucket_arn}/*")],
+        condition: Some(json!({ "Bool": { "aws:SecureTransport": "false" } })),
+    }]);
+    let tiering = LifecycleRule {
+        id: "archive-tiering",
+        status: "Enabled",
+        filter: json!({ "prefix": "" }),
+        transitions: vec![
+            json!({ "days": var("archiveGlacierDays"), "storageClass": "GLACIER" }),
+            json!({ "days": var("archiveDeepArchiveDays"), "storageClass": "DEEP_ARCHIVE" }),
+        ],
+        noncurrent_version_expiration: Some(
+            json!({ "noncurrentDays": var("archiveNoncurrentDays") }),
+        ),
+        abort_incomplete_multipart_upload: Some(json!({ "daysAfterInitiation": 1 })),
+        expiration: None,
+    };
+    let delete_markers = LifecycleRule {
+        id: "remove-expired-delete-markers",
+        status: "Enabled",
+        filter: json!({ "prefix": "" }),
+        transitions: Vec::new(),
+        noncurrent_version_expiration: None,
+        abort_incomplete_multipart_upload: None,
+        expiration: Some(json!({ "expiredObjectDeleteMarker": true })),
+    };
+    Ok(vec![
+        named(
+            BUCKET,
+            Resource::new(
+                "aws:s3:Bucket",
+                &Bucket {
+                    bucket: bucket_name(&var(ACCOUNT_ID), &var(REGION), &stack()),
+                    force_destroy: cfg("forceDestroy"),
+                },
+            )?,
+        ),
+        named(
+            BUCKET_OWNERSHIP,
+            Resource::new(
+                "aws:s3:BucketOwnershipControls",
+                &child(json!({ "rule": { "objectOwnership": "BucketOwnerEnforced" } })),
+            )?,
+        ),
+        named(
+            BUCKET_PUBLIC_ACCESS,
+            Resource::new(
+                "aws:s3:BucketPublicAccessBlock",
+                &child(json!({
+                    "blockPublicAcls": true,
+                    "blockPublicPolicy": true,
+                    "ignorePublicAcls": true,
+                    "restrictPublicBuckets": true,
+                })),
+            )?,
+        ),
+        named(
+            BUCKET_ENCRYPTION,
+            Resource::new(
+                "aws:s3:BucketServerSideEncryptionConfiguration",
+                &child(json!({ "rules": [{
+                    "applyServerSideEncryptionByDefault": { "sseAlgorithm": "AES256" },
+                    "bucketKeyEnabled": true,
+                }] })),
+            )?,
+        ),
+        named(
+            BUCKET_VERSIONING,
+            Resource::new(
+                "aws:s3:BucketVersioning",
+                &child(json!({ "versioningConfiguration": { "status": "Enabled" } })),
+            )?,
+        ),
+        named(
+            BUCKET_LIFECYCLE,
+            Resource::new(
+                "aws:s3:BucketLifecycleConfiguration",
+                &child(json!({
+                    "transitionDefaultMinimumObjectSize": var("archiveTransitionMinimumSize"),
+                    "rules": [tiering, delete_markers],
+                })),
+            )?
+            .depends_on(&[BUCKET_VERSIONING]),
+        ),
+        named(
+            BUCKET_POLICY,
+            Resource::new(
+                "aws:s3:BucketPolicy",
+                &child(json!({ "policy": to_json(&tls_only) })),
+            )?
+            .depends_on(&[BUCKET_PUBLIC_ACCESS]),
+        ),
+    ])
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Table {
+    name: String,
+    billing_mode: &'static str,
+    hash_key: &'static str,
+    range_key: &'static str,
+    attributes: Value,
+    ttl: Value,
+    server_side_encryption: Value,
+    point_in_time_recovery: Value,
+    deletion_protection_enabled: Input<bool>,
+}
+
+/// The metrics table's key and TTL attribute names (the function writes these).
+pub mod table_keys {
+    pub const HASH: &str = "partition_key";
+    pub const RANGE: &str = "timestamp";
+    pub const TTL: &str = "ttl";
+}
+
+fn table() -> Result<Group, Error> {
+    Ok(vec![named(
+        TABLE,
+        Resource::new(
+            "aws:dynamodb:Table",
+            &Table {
+                name: physical_name(base_names::TABLE, &stack()),
+                billing_mode: "PAY_PER_REQUEST",
+                hash_key: table_keys::HASH,
+                range_key: table_keys::RANGE,
+                attributes: json!([
+                    { "name": table_keys::HASH, "type": "S" },
+                    { "name": table_keys::RANGE, "type": "S" },
+                ]),
+                ttl: json!({ "attributeName": table_keys::TTL, "enabled": true }),
+                server_side_encryption: json!({ "enabled": true }),
+                point_in_time_recovery: json!({ "enabled": var("pointInTimeRecovery") }),
+                deletion_protection_enabled: cfg("deletionProtection"),
+            },
+        )?,
+    )])
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Queue {
+    name: String,
+    sqs_managed_sse_enabled: bool,
+    message_retention_seconds: i64,
+}
+
+fn failure_queue() -> Result<Group, Error> {
+    Ok(vec![named(
+        QUEUE,
+        Resource::new(
+            "aws:sqs:Queue",
+            &Queue {
+                name: physical_name(base_names::QUEUE, &stack()),
+                sqs_managed_sse_enabled: true,
+                // 14 days, SQS's maximum: failed-batch metadata must outlive a long weekend.
+                message_retention_seconds: 1_209_600,
+            },
+        )?,
+    )])
+}
+
+fn alerts() -> Result<Group, Error> {
+    let topic_arn = out(TOPIC, "arn");
+    let policy = PolicyDocument::new(vec![
+        Statement::allow(
+            "CloudWatchAlarmsPublish",
+            &["sns:Publish"],
+            vec![topic_arn.clone()],
+        )
+        .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
+        .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+    ]);
+    Ok(vec![
+        named(
+            TOPIC,
+            Resource::new(
+                "aws:sns:Topic",
+                &json!({
+                    "name": physical_name(base_names::TOPIC, &stack()),
+                    "kmsMasterKeyId": out(KEY, "arn"),
+                }),
+            )?,
+        ),
+        named(
+            TOPIC_POLICY,
+            Resource::new(
+                "aws:sns:TopicPolicy",
+                &json!({ "arn": topic_arn, "policy": to_json(&policy) }),
+            )?,
+        ),
+    ])
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Function {
+    name: String,
+    description: &'static str,
+    runtime: &'static str,
+    handler: &'static str,
+    architectures: Vec<Input<Architecture>>,
+    memory_size: Input<i64>,
+    timeout: Input<i64>,
+    role: String,
+    code: Value,
+    environment: Value,
+    logging_config: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventSourceMapping {
+    event_source_arn: String,
+    function_name: String,
+    starting_position: &'static str,
+    batch_size: Input<i64>,
+    maximum_batching_window_in_seconds: Input<i64>,
+    parallelization_factor: Input<i64>,
+    maximum_retry_attempts: Input<i64>,
+    maximum_record_age_in_seconds: Input<i64>,
+    bisect_batch_on_function_error: bool,
+    function_response_types: Vec<&'static str>,
+    destination_config: Value,
+}
+
+/// The actions the function and its event source mapping need, by service.
+pub mod actions {
+    /// What a Kinesis event source mapping reads with (shared-throughput, no EFO consumer).
+    pub const KINESIS: [&str; 5] = [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+    ];
+    /// Reading a KMS-encrypted stream.
+    pub const KMS: [&str; 1] = ["kms:Decrypt"];
+    /// Archive writes.
+    pub const S3: [&str; 1] = ["s3:PutObject"];
+    /// The function's only table call is a conditional `UpdateItem`.
+    pub const DYNAMODB: [&str; 1] = ["dynamodb:UpdateItem"];
+    /// Lambda's own log delivery to the explicit log group.
+    pub const LOGS: [&str; 2] = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    /// The mapping's on-failure destination (sent with the function's role).
+    pub const SQS: [&str; 1] = ["sqs:SendMessage"];
+}
+
+fn processor() -> Result<Group, Error> {
+    let assume = PolicyDocument::new(vec![
+        Statement::allow("LambdaAssumes", &["sts:AssumeRole"], Vec::new())
+            .principal(Principal::Service("lambda.amazonaws.com".into())),
+    ]);
+    // The assume-role document has no Resource element.
+    let mut assume_json = serde_json::to_value(&assume).map_err(Error::Serialize)?;
+    if let Some(stmts) = assume_json["Statement"].as_array_mut() {
+        for s in stmts {
+            if let Some(obj) = s.as_object_mut() {
+                obj.remove("Resource");
+            }
+        }
+    }
+    let bucket_arn = out(BUCKET, "arn");
+    let policy = PolicyDocument::new(vec![
+        Statement::allow("ReadStream", &actions::KINESIS, vec![out(STREAM, "arn")]),
+        Statement::allow("DecryptStream", &actions::KMS, vec![out(KEY, "arn")]),
+        Statement::allow(
+            "WriteArchive",
+            &actions::S3,
+            ARCHIVE_PREFIXES
+                .iter()
+                .map(|p| format!("{bucket_arn}/{p}*"))
+                .collect(),
+        ),
+        Statement::allow("UpdateMetrics", &actions::DYNAMODB, vec![out(TABLE, "arn")]),
+        Statement::allow(
+            "WriteOwnLogs",
+            &actions::LOGS,
+            vec![format!("{}:*", out(LOG_GROUP, "arn"))],
+        ),
+        Statement::allow("SendFailedBatches", &actions::SQS, vec![out(QUEUE, "arn")]),
+    ]);
+    let function_name = physical_name(base_names::FUNCTION, &stack());
+    Ok(vec![
+        named(
+            LOG_GROUP,
+            Resource::new(
+                "aws:cloudwatch:LogGroup",
+                &json!({
+                    "name": format!("/aws/lambda/{function_name}"),
+                    "retentionInDays": var("logRetentionDays"),
+                }),
+            )?,
+        ),
+        named(
+            ROLE,
+            Resource::new(
+                "aws:iam:Role",
+                &json!({
+                    "name": physical_name("realtime-data-processor-role", &stack()),
+                    "assumeRolePolicy": { "fn::toJSON": assume_json },
+                }),
+            )?,
+        ),
+        named(
+            ROLE_POLICY,
+            Resource::new(
+                "aws:iam:RolePolicy",
+                &json!({ "role": out(ROLE, "id"), "policy": to_json(&policy) }),
+            )?,
+        ),
+        named(
+            FUNCTION,
+            Resource::new(
+                "aws:lambda:Function",
+                &Function {
+                    name: function_name,
+                    description: "Decodes, archives and aggregates Kinesis records",
+                    runtime: "provided.al2023",
+                    handler: "bootstrap",
+                    architectures: vec![cfg("lambdaArchitecture")],
+                    memory_size: cfg("lambdaMemoryMb"),
+                    timeout: cfg("lambdaTimeoutSeconds"),
+                    role: out(ROLE, "arn"),
+                    code: file_archive(FUNCTION_ARCHIVE),
+                    environment: json!({ "variables": processor_environment() }),
+                    logging_config: json!({
+                        "logFormat": "JSON",
+                        "logGroup": out(LOG_GROUP, "name"),
+                        "applicationLogLevel": "INFO",
+                        "systemLogLevel": "WARN",
+                    }),
+                },
+            )?
+            .depends_on(&[LOG_GROUP, ROLE_POLICY]),
+        ),
+        named(
+            MAPPING,
+            Resource::new(
+                "aws:lambda:EventSourceMapping",
+                &EventSourceMapping {
+                    event_source_arn: out(STREAM, "arn"),
+                    function_name: out(FUNCTION, "arn"),
+                    // TRIM_HORIZON, not the seed's LATEST: a replaced mapping re-reads the
+                    // retained stream instead of silently skipping what arrived meanwhile;
+                    // the function's per-key high-water marks make the replay idempotent.
+                    starting_position: "TRIM_HORIZON",
+                    batch_size: cfg("batchSize"),
+                    maximum_batching_window_in_seconds: cfg("batchingWindowSeconds"),
+                    parallelization_factor: cfg("parallelizationFactor"),
+                    maximum_retry_attempts: cfg("maximumRetryAttempts"),
+                    maximum_record_age_in_seconds: cfg("maximumRecordAgeSeconds"),
+                    bisect_batch_on_function_error: true,
+                    function_response_types: vec!["ReportBatchItemFailures"],
+                    destination_config: json!({
+                        "onFailure": { "destinationArn": out(QUEUE, "arn") }
+                    }),
+                },
+            )?
+            .depends_on(&[ROLE_POLICY]),
+        ),
+    ])
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Alarm {
+    name: String,
+    alarm_description: &'static str,
+    namespace: &'static str,
+    metric_name: &'static str,
+    dimensions: IndexMap<&'static str, String>,
+    statistic: &'static str,
+    period: i64,
+    evaluation_periods: i64,
+    datapoints_to_alarm: i64,
+    threshold: Input<f64>,
+    comparison_operator: &'static str,
+    treat_missing_data: &'static str,
+    alarm_actions: Vec<String>,
+    ok_actions: Vec<String>,
+}
+
+/// What one alarm watches.
+struct AlarmSpec {
+    resource: &'static str,
+    suffix: &'static str,
+    description: &'static str,
+    namespace: &'static str,
+    metric: &'static str,
+    dimension: (&'static str, String),
+    statistic: &'static str,
+    periods: i64,
+    threshold: Input<f64>,
+    comparison: &'static str,
+}
+
+fn alarms() -> Result<Group, Error> {
+    let function = ("FunctionName", out(FUNCTION, "name"));
+    let specs = [
+        AlarmSpec {
+            resource: ALARM_ERRORS,
+            suffix: "errors",
+            description: "Processor errors above the threshold in a minute",
+            namespace: "AWS/Lambda",
+            metric: "Errors",
+            dimension: function.clone(),
+            statistic: "Sum",
+            periods: 1,
+            threshold: cfg("errorAlarmThreshold"),
+            comparison: "GreaterThanThreshold",
+        },
+        AlarmSpec {
+            resource: ALARM_THROTTLES,
+            suffix: "throttles",
+            description: "Processor invocations throttled",
+            namespace: "AWS/Lambda",
+            metric: "Throttles",
+            dimension: function.clone(),
+            statistic: "Sum",
+            periods: 1,
+            threshold: Input::Lit(1.0),
+            comparison: "GreaterThanOrEqualToThreshold",
+        },
+        AlarmSpec {
+            resource: ALARM_ITERATOR_AGE,
+            suffix: "iterator-age",
+            description: "Processing lags the stream (IteratorAge) for 3 minutes",
+            namespace: "AWS/Lambda",
+            metric: "IteratorAge",
+            dimension: function,
+            statistic: "Maximum",
+            periods: 3,
+            threshold: cfg("iteratorAgeAlarmMs"),
+            comparison: "GreaterThanThreshold",
+        },
+        AlarmSpec {
+            resource: ALARM_FAILURE_QUEUE,
+            suffix: "failed-batches",
+            description: "A batch was given up on: its metadata is in the failure queue",
+            namespace: "AWS/SQS",
+            metric: "ApproximateNumberOfMessagesVisible",
+            dimension: ("QueueName", out(QUEUE, "name")),
+            statistic: "Maximum",
+            periods: 1,
+            threshold: Input::Lit(1.0),
+            comparison: "GreaterThanOrEqualToThreshold",
+        },
+    ];
+    specs
+        .into_iter()
+        .map(|s| {
+            let alarm = Alarm {
+                name: format!(
+                    "{}-{}",
+                    physical_name(base_names::FUNCTION, &stack()),
+                    s.suffix
+                ),
+                alarm_description: s.description,
+                namespace: s.namespace,
+                metric_name: s.metric,
+                dimensions: IndexMap::from([s.dimension]),
+                statistic: s.statistic,
+                period: 60,
+                evaluation_periods: s.periods,
+                datapoints_to_alarm: s.periods,
+                threshold: s.threshold,
+                comparison_operator: s.comparison,
+                // No data means no invocations (nothing arrived): that is healthy, not a
+                // breach. A stalled shard still reports IteratorAge while retrying.
+                treat_missing_data: "notBreaching",
+                alarm_actions: vec![out(TOPIC, "arn")],
+                ok_actions: vec![out(TOPIC, "arn")],
+            };
+            Ok(named(
+                s.resource,
+                Resource::new("aws:cloudwatch:MetricAlarm", &alarm)?,
+            ))
+        })
+        .collect()
+}
+
+/// Settings → the value each config key takes (used by the local stack to stay in step).
+pub fn resolved_architecture(settings: &Settings) -> &'static str {
+    match settings.lambda_architecture {
+        Architecture::X86_64 => "x86_64",
+        Architecture::Arm64 => "arm64",
+    }
+}
+
+/// Whether the archive's lifecycle transitions objects smaller than 128 KB.
+pub fn transitions_small_objects(settings: &Settings) -> bool {
+    settings.archive_transition_minimum_size == TransitionMinimumSize::VariesByStorageClass
+}

@@ -1,0 +1,358 @@
+//! Tests of the emitted Pulumi program: drift, schema validity per stack, and structure.
+
+use std::path::{Path, PathBuf};
+
+use r#gen::schema::{Schema, validate};
+use r#gen::settings::{Settings, StackFile};
+use r#gen::stack::{actions, names, program};
+use r#gen::{Program, render};
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+fn model() -> Program {
+    program().expect("the model builds")
+}
+
+fn stack_file(name: &str) -> StackFile {
+    Settings::load_stack_file(&root().join(format!("Pulumi.{name}.yaml")))
+        .unwrap_or_else(|e| panic!("Pulumi.{name}.yaml: {e}"))
+}
+
+/// Asserts the validator's findings, printing them all on failure.
+#[track_caller]
+fn check_findings(program: &Program, config: Option<&Value>, expect_clean: bool) -> Vec<String> {
+    let findings = validate(program, &Schema::bundled().expect("schema"), config);
+    if expect_clean {
+        assert!(
+            findings.is_empty(),
+            "schema findings:\n{}",
+            findings.join("\n")
+        );
+    } else {
+        assert!(
+            !findings.is_empty(),
+            "the validator accepted a broken program"
+        );
+    }
+    findings
+}
+
+#[test]
+fn committed_pulumi_yaml_is_up_to_date() {
+    let path = root().join("Pulumi.yaml");
+    let drift = render::check(&path, &model()).expect("readable");
+    assert_eq!(
+        drift,
+        render::Drift::UpToDate,
+        "Pulumi.yaml is stale: run `cargo run -p gen` and commit the result"
+    );
+}
+
+#[test]
+fn committed_file_parses_back_to_the_model() {
+    let text = std::fs::read_to_string(root().join("Pulumi.yaml")).expect("Pulumi.yaml");
+    assert!(text.starts_with(render::HEADER));
+    let parsed: Program = yaml_serde::from_str(&text).expect("valid YAML program");
+    assert_eq!(parsed, model());
+    // Go's YAML 1.1 resolver would read a plain YYYY-MM-DD as a timestamp.
+    for line in text.lines() {
+        let plain = line.trim_end();
+        let tail = plain.rsplit([' ']).next().unwrap_or_default();
+        let date_like = tail.len() == 10 && tail.chars().filter(|c| *c == '-').count() == 2;
+        assert!(
+            !date_like || tail.starts_with('\''),
+            "unquoted date: {line}"
+        );
+    }
+}
+
+#[test]
+fn program_is_valid_against_the_provider_schema() {
+    check_findings(&model(), None, true);
+}
+
+#[test]
+fn program_is_valid_for_each_stack() {
+    for name in ["dev", "prod"] {
+        let settings = serde_json::to_value(&stack_file(name).settings).expect("json");
+        check_findings(&model(), Some(&settings), true);
+    }
+}
+
+#[test]
+fn pinned_provider_version_matches_the_schema_data() {
+    let schema = Schema::bundled().expect("schema");
+    assert_eq!(schema.version, r#gen::AWS_PROVIDER_VERSION);
+}
+
+/// Each mutation must produce a finding: the validator can fail.
+#[test]
+fn validator_rejects_broken_programs() {
+    type Mutation = fn(&mut Program);
+    let mutations: [(&str, Mutation); 9] = [
+        ("unknown token", |p| {
+            p.resources[names::STREAM].ty = "aws:kinesis:Strem".into()
+        }),
+        ("unknown property", |p| {
+            p.resources[names::STREAM]
+                .properties
+                .insert("shardCont".into(), json!(1));
+        }),
+        ("missing required", |p| {
+            p.resources[names::FUNCTION].properties.shift_remove("role");
+        }),
+        ("literal of wrong type", |p| {
+            p.resources[names::STREAM].properties["shardCount"] = json!("two");
+        }),
+        ("nested property typo", |p| {
+            p.resources[names::TABLE].properties["ttl"] = json!({"attributeNam": "ttl"});
+        }),
+        ("dangling output", |p| {
+            p.outputs.insert("X".into(), json!("${dataStream.arnn}"));
+        }),
+        ("dangling resource", |p| {
+            p.outputs.insert("X".into(), json!("${nothing.arn}"));
+        }),
+        ("config of wrong type", |p| {
+            p.resources[names::STREAM].properties["shardCount"] = json!("${forceDestroy}");
+        }),
+        ("list where a string is expected", |p| {
+            p.resources[names::FUNCTION].properties["handler"] = json!(["bootstrap"]);
+        }),
+    ];
+    for (what, mutate) in mutations {
+        let mut p = model();
+        mutate(&mut p);
+        let findings = validate(&p, &Schema::bundled().expect("schema"), None);
+        assert!(!findings.is_empty(), "{what}: not detected");
+    }
+    // Per stack: a value that types in general but not for a property.
+    let mut settings = serde_json::to_value(Settings::default()).expect("json");
+    settings["shardCount"] = json!("2");
+    check_findings(&model(), Some(&settings), false);
+}
+
+#[test]
+fn stacks_differ_as_intended() {
+    let (dev, prod) = (stack_file("dev").settings, stack_file("prod").settings);
+    // prod keeps the seed's sizes.
+    assert_eq!(prod.shard_count.get(), 2);
+    assert_eq!(prod.retention_hours.get(), 24);
+    assert_eq!(prod.lambda_memory_mb.get(), 512);
+    assert_eq!(prod.lambda_timeout_seconds.get(), 60);
+    assert_eq!(prod.batch_size.get(), 100);
+    assert_eq!(prod.batching_window_seconds.get(), 5);
+    assert_eq!(prod.parallelization_factor.get(), 2);
+    assert_eq!(prod.maximum_retry_attempts.get(), 3);
+    assert!(prod.point_in_time_recovery && prod.deletion_protection && !prod.force_destroy);
+    // dev is cheaper and destroyable.
+    assert!(dev.force_destroy && !dev.deletion_protection && !dev.point_in_time_recovery);
+    assert!(dev.shard_count <= prod.shard_count);
+    assert!(dev.lambda_memory_mb <= prod.lambda_memory_mb);
+    assert!(dev.log_retention_days.get() < prod.log_retention_days.get());
+    // Pulumi.yaml's defaults are the production values.
+    assert_eq!(prod.shard_count, Settings::default().shard_count);
+}
+
+fn resource<'a>(p: &'a Program, name: &str) -> &'a r#gen::program::Resource {
+    p.resources
+        .get(name)
+        .unwrap_or_else(|| panic!("resource {name} missing"))
+}
+
+fn role_statements(p: &Program) -> Vec<Value> {
+    let policy = &resource(p, names::ROLE_POLICY).properties["policy"]["fn::toJSON"];
+    policy["Statement"].as_array().expect("statements").clone()
+}
+
+#[test]
+fn role_grants_exactly_what_the_function_and_mapping_need() {
+    let p = model();
+    let stmts = role_statements(&p);
+    let granted: Vec<(String, Vec<String>)> = stmts
+        .iter()
+        .flat_map(|s| {
+            let res: Vec<String> = s["Resource"]
+                .as_array()
+                .expect("resource list")
+                .iter()
+                .map(|r| r.as_str().expect("string").to_owned())
+                .collect();
+            s["Action"]
+                .as_array()
+                .expect("action list")
+                .iter()
+                .map(move |a| (a.as_str().expect("string").to_owned(), res.clone()))
+        })
+        .collect();
+    let needed: Vec<&str> = [
+        &actions::KINESIS[..],
+        &actions::KMS,
+        &actions::S3,
+        &actions::DYNAMODB,
+        &actions::LOGS,
+        &actions::SQS,
+    ]
+    .concat();
+    for a in &needed {
+        assert!(granted.iter().any(|(g, _)| g == a), "{a} not granted");
+    }
+    for (action, resources) in &granted {
+        assert!(
+            needed.contains(&action.as_str()),
+            "{action} granted but not needed"
+        );
+        assert!(!action.contains('*'), "wildcard action {action}");
+        for r in resources {
+            assert!(
+                r != "*" && r.starts_with("${"),
+                "{action} on unscoped resource {r}"
+            );
+        }
+    }
+    let on = |action: &str| -> Vec<String> {
+        granted
+            .iter()
+            .filter(|(a, _)| a == action)
+            .flat_map(|(_, r)| r.clone())
+            .collect()
+    };
+    assert_eq!(on("kinesis:GetRecords"), ["${dataStream.arn}"]);
+    assert_eq!(on("kms:Decrypt"), ["${pipelineKey.arn}"]);
+    assert_eq!(
+        on("s3:PutObject"),
+        [
+            "${archiveBucket.arn}/raw/*",
+            "${archiveBucket.arn}/rejected/*"
+        ]
+    );
+    assert_eq!(on("dynamodb:UpdateItem"), ["${metricsTable.arn}"]);
+    assert_eq!(on("logs:PutLogEvents"), ["${processorLogGroup.arn}:*"]);
+    assert_eq!(on("sqs:SendMessage"), ["${failureQueue.arn}"]);
+}
+
+#[test]
+fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
+    let p = model();
+    let alarms: Vec<_> = p
+        .resources
+        .iter()
+        .filter(|(_, r)| r.ty == "aws:cloudwatch:MetricAlarm")
+        .collect();
+    assert_eq!(alarms.len(), 4);
+    let metrics: Vec<&str> = alarms
+        .iter()
+        .map(|(_, r)| r.properties["metricName"].as_str().expect("metric"))
+        .collect();
+    for m in [
+        "Errors",
+        "Throttles",
+        "IteratorAge",
+        "ApproximateNumberOfMessagesVisible",
+    ] {
+        assert!(metrics.contains(&m), "no alarm on {m}");
+    }
+    for (name, r) in alarms {
+        let props = &r.properties;
+        assert_eq!(
+            props["alarmActions"],
+            json!(["${alertTopic.arn}"]),
+            "{name}"
+        );
+        assert_eq!(props["okActions"], json!(["${alertTopic.arn}"]), "{name}");
+        assert!(props["treatMissingData"].is_string(), "{name}");
+        let dims = props["dimensions"].as_object().expect("dimensions");
+        let expected = match props["namespace"].as_str() {
+            Some("AWS/Lambda") => ("FunctionName", "${processor.name}"),
+            Some("AWS/SQS") => ("QueueName", "${failureQueue.name}"),
+            other => panic!("{name}: unexpected namespace {other:?}"),
+        };
+        assert_eq!(dims.get(expected.0), Some(&json!(expected.1)), "{name}");
+    }
+}
+
+#[test]
+fn encryption_is_on_everywhere() {
+    let p = model();
+    let props = |n: &str| resource(&p, n).properties.clone();
+    assert_eq!(props(names::STREAM)["encryptionType"], "KMS");
+    assert_eq!(props(names::STREAM)["kmsKeyId"], "${pipelineKey.arn}");
+    assert_eq!(
+        props(names::BUCKET_ENCRYPTION)["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"],
+        "AES256"
+    );
+    assert_eq!(props(names::TABLE)["serverSideEncryption"]["enabled"], true);
+    assert_eq!(props(names::TOPIC)["kmsMasterKeyId"], "${pipelineKey.arn}");
+    assert_eq!(props(names::QUEUE)["sqsManagedSseEnabled"], true);
+    assert_eq!(props(names::KEY)["enableKeyRotation"], true);
+    // The key policy lets CloudWatch alarms publish to the encrypted topic.
+    let key_policy = serde_json::to_string(&props(names::KEY)["policy"]).expect("json");
+    assert!(key_policy.contains("cloudwatch.amazonaws.com"));
+    // The bucket refuses plain HTTP.
+    let bucket_policy = serde_json::to_string(&props(names::BUCKET_POLICY)).expect("json");
+    assert!(bucket_policy.contains("aws:SecureTransport"));
+}
+
+#[test]
+fn mapping_has_the_seed_settings_and_the_production_additions() {
+    let p = model();
+    let m = &resource(&p, names::MAPPING).properties;
+    assert_eq!(m["batchSize"], "${batchSize}");
+    assert_eq!(
+        m["maximumBatchingWindowInSeconds"],
+        "${batchingWindowSeconds}"
+    );
+    assert_eq!(m["parallelizationFactor"], "${parallelizationFactor}");
+    assert_eq!(m["maximumRetryAttempts"], "${maximumRetryAttempts}");
+    assert_eq!(m["bisectBatchOnFunctionError"], true);
+    assert_eq!(m["maximumRecordAgeInSeconds"], "${maximumRecordAgeSeconds}");
+    assert_eq!(
+        m["functionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        m["destinationConfig"]["onFailure"]["destinationArn"],
+        "${failureQueue.arn}"
+    );
+    assert_eq!(m["startingPosition"], "TRIM_HORIZON");
+}
+
+#[test]
+fn outputs_are_the_documented_ones() {
+    let p = model();
+    let keys: Vec<&str> = p.outputs.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "DataStreamName",
+            "DataStreamArn",
+            "ArchiveBucketName",
+            "MetricsTableName",
+            "ProcessorFunctionName",
+            "AlertTopicArn",
+            "FailureQueueUrl"
+        ]
+    );
+}
+
+#[test]
+fn names_carry_the_stack_suffix() {
+    let p = model();
+    for (res, prop) in [
+        (names::STREAM, "name"),
+        (names::BUCKET, "bucket"),
+        (names::TABLE, "name"),
+        (names::FUNCTION, "name"),
+        (names::TOPIC, "name"),
+        (names::QUEUE, "name"),
+    ] {
+        let v = resource(&p, res).properties[prop].as_str().expect("string");
+        assert!(v.ends_with("-${pulumi.stack}"), "{res}.{prop} = {v}");
+    }
+}

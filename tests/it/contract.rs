@@ -1,0 +1,43 @@
+//! The stack program and the function agree on names: environment variables, table keys,
+//! archive prefixes and the IAM actions the function's adapters call.
+
+use function::archive::Kind;
+use function::config;
+use function::store::attr;
+use r#gen::stack::{ARCHIVE_PREFIXES, actions, processor_environment, table_keys};
+
+#[test]
+fn the_lambda_environment_is_what_the_function_reads() {
+    let set: Vec<&str> = processor_environment().keys().copied().collect();
+    for required in config::REQUIRED {
+        assert!(set.contains(&required), "the stack does not set {required}");
+    }
+    for name in &set {
+        assert!(
+            config::KNOWN.contains(name),
+            "the stack sets {name}, which the function never reads"
+        );
+    }
+}
+
+#[test]
+fn table_key_and_ttl_attributes_match() {
+    assert_eq!(table_keys::HASH, attr::PARTITION_KEY);
+    assert_eq!(table_keys::RANGE, attr::WINDOW);
+    assert_eq!(table_keys::TTL, attr::TTL);
+}
+
+#[test]
+fn the_role_allows_exactly_the_archive_prefixes_the_function_writes() {
+    assert_eq!(
+        ARCHIVE_PREFIXES,
+        [Kind::Raw.prefix(), Kind::Rejected.prefix()]
+    );
+}
+
+#[test]
+fn the_role_allows_the_calls_the_adapters_make() {
+    // function::aws calls s3:PutObject and dynamodb:UpdateItem, nothing else.
+    assert_eq!(actions::S3, ["s3:PutObject"]);
+    assert_eq!(actions::DYNAMODB, ["dynamodb:UpdateItem"]);
+}

@@ -1,0 +1,3 @@
+//! Workspace integration tests: contracts between the stack program and the function.
+
+mod contract;

@@ -1,0 +1,1 @@
+//! Test-only crate: the integration tests live in `it/`.
