@@ -1,0 +1,73 @@
+//! One SDK configuration and every client, built once (against the emulator or real AWS).
+
+use aws_config::{BehaviorVersion, Region};
+
+/// The AWS clients the local stack uses.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+/// Credentials the emulator accepts (it does not check them).
+pub const LOCAL_KEY: (&str, &str) = ("test", "test");
+
+impl Clients {
+    /// Clients for the emulator at `endpoint`.
+    pub async fn local(endpoint: &str, region: &str) -> Self {
+        let creds = aws_sdk_kinesis::config::Credentials::new(
+            LOCAL_KEY.0,
+            LOCAL_KEY.1,
+            None,
+            None,
+            "local-stack",
+        );
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint)
+            .credentials_provider(creds)
+            .load()
+            .await;
+        Self::from_sdk(&sdk, Some(endpoint.to_owned()), region)
+    }
+
+    /// Clients for real AWS, from the usual environment and profile.
+    pub async fn from_env() -> Self {
+        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let region = sdk
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "us-east-1".into());
+        Self::from_sdk(&sdk, None, &region)
+    }
+
+    fn from_sdk(sdk: &aws_config::SdkConfig, endpoint: Option<String>, region: &str) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(endpoint.is_some())
+            .build();
+        Self {
+            endpoint,
+            region: region.to_owned(),
+            kinesis: aws_sdk_kinesis::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            lambda: aws_sdk_lambda::Client::new(sdk),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! MiniStack, the embedded AWS endpoint: installed into a project-local venv, run on a free
+//! loopback port, stopped when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+use crate::error::Error;
+
+/// The emulator release the project is tested against.
+pub const MINISTACK_VERSION: &str = "1.5.33";
+/// What `pip` installs: MiniStack, plus `cbor2`, which it imports lazily to speak the
+/// rpc-v2-cbor protocol the Rust SDK uses for CloudWatch (without it, alarms and metric
+/// data arrive empty).
+pub const PIP_PACKAGES: [&str; 2] = ["ministack==1.5.33", "cbor2==6.3.0"];
+
+/// Where the venv lives (`<repo>/.local/venv`).
+pub fn venv_dir(root: &Path) -> PathBuf {
+    root.join(".local/venv")
+}
+
+fn ministack_bin(root: &Path) -> PathBuf {
+    venv_dir(root).join("bin/ministack")
+}
+
+/// Whether the pinned emulator is already installed.
+pub fn installed(root: &Path) -> bool {
+    let marker = venv_dir(root).join("installed.txt");
+    ministack_bin(root).exists()
+        && std::fs::read_to_string(marker).is_ok_and(|m| m == PIP_PACKAGES.join(" "))
+}
+
+async fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::Install(format!("{what}: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Install(format!(
+            "{what} exited with {}:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )))
+    }
+}
+
+/// Installs the pinned emulator into the venv (Python 3 is the only prerequisite).
+pub async fn install(root: &Path) -> Result<(), Error> {
+    if installed(root) {
+        return Ok(());
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            std::process::Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok()
+        })
+        .ok_or(Error::Missing {
+            program: "python3",
+            hint: "install Python 3 (e.g. `apt-get install python3 python3-venv`)",
+        })?;
+    let venv = venv_dir(root);
+    run(
+        Command::new(python).arg("-m").arg("venv").arg(&venv),
+        "python3 -m venv",
+    )
+    .await?;
+    run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(PIP_PACKAGES),
+        "pip install ministack",
+    )
+    .await?;
+    let marker = venv.join("installed.txt");
+    std::fs::write(&marker, PIP_PACKAGES.join(" ")).map_err(Error::io(marker))
+}
+
+/// A free loopback port.
+pub fn free_port() -> Result<u16, Error> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("127.0.0.1:0"))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(Error::io("127.0.0.1:0"))
+}
+
+/// A running emulator; killed on drop.
+#[derive(Debug)]
+pub struct Emulator {
+    pub endpoint: String,
+    pub port: u16,
+    child: Child,
+}
+
+impl Emulator {
+    /// Starts MiniStack on `port` (127.0.0.1 only) and waits until it answers.
+    pub async fn start(root: &Path, port: u16, log: &Path) -> Result<Self, Error> {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(Error::PortTaken(port));
+        }
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let log_file = std::fs::File::create(log).map_err(Error::io(log))?;
+        let data = log.with_extension("data");
+        let child = Command::new(ministack_bin(root))
+            .env("BIND_HOST", "127.0.0.1")
+            .env("GATEWAY_PORT", port.to_string())
+            .env("MINISTACK_HOST", "127.0.0.1")
+            .env("LOG_LEVEL", "WARNING")
+            .env("S3_DATA_DIR", &data)
+            .env("TMPDIR", log.parent().unwrap_or(Path::new(".")))
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().map_err(Error::io(log))?)
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| Error::EmulatorStart {
+                endpoint: endpoint.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut emu = Self {
+            endpoint,
+            port,
+            child,
+        };
+        emu.wait_healthy(Duration::from_secs(30)).await?;
+        Ok(emu)
+    }
+
+    async fn wait_healthy(&mut self, limit: Duration) -> Result<(), Error> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Error::EmulatorStart {
+                    endpoint: self.endpoint.clone(),
+                    reason: format!("exited with {status}; see its log"),
+                });
+            }
+            if health(self.port).await {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(Error::EmulatorStart {
+                    endpoint: self.endpoint.clone(),
+                    reason: format!("no answer within {limit:?}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops the emulator.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Whether `/_ministack/health` answers on the port.
+async fn health(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let req = "GET /_ministack/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf).await, Ok(n) if n >= 12 && buf.starts_with(b"HTTP/1.1 200"))
+}

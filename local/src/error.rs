@@ -1,0 +1,73 @@
+//! The local stack's error type.
+
+use std::path::PathBuf;
+
+/// A boxed SDK or I/O error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong bringing up or driving the local stack.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A program the stack needs is not installed.
+    #[error("{program} not found: {hint}")]
+    Missing {
+        program: &'static str,
+        hint: &'static str,
+    },
+    /// Installing the emulator failed.
+    #[error("installing the emulator failed: {0}")]
+    Install(String),
+    /// The emulator did not come up.
+    #[error("the emulator did not start on {endpoint}: {reason}")]
+    EmulatorStart { endpoint: String, reason: String },
+    /// The requested port is in use.
+    #[error("port {0} is already in use; pick another with --port or stop what uses it")]
+    PortTaken(u16),
+    /// Building or packaging the function failed.
+    #[error("building the function failed: {0}")]
+    Build(String),
+    /// The stack program or a stack file is invalid.
+    #[error(transparent)]
+    Model(#[from] r#gen::Error),
+    /// The program uses something the local stack cannot create.
+    #[error("resource {resource}: {reason}")]
+    Deploy { resource: String, reason: String },
+    /// An AWS API call failed.
+    #[error("{call} failed")]
+    Aws {
+        call: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// Running the function failed.
+    #[error("function runtime: {0}")]
+    Runtime(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No local stack is running for this stack name.
+    #[error("no local stack state at {0}; start one with `cargo run -p local -- up`")]
+    NotRunning(PathBuf),
+}
+
+impl Error {
+    /// Wraps an SDK error.
+    pub fn aws<E: std::error::Error + Send + Sync + 'static>(
+        call: &'static str,
+    ) -> impl FnOnce(E) -> Error {
+        move |e| Error::Aws {
+            call,
+            source: Box::new(e),
+        }
+    }
+
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

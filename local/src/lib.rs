@@ -1,0 +1,33 @@
+//! The whole pipeline on one machine: MiniStack as the AWS endpoint, the packaged
+//! `bootstrap` run through a local Lambda Runtime API, and Lambda's Kinesis event source
+//! mapping semantics — created from the same model `gen` emits.
+//!
+//! * [`emulator`]: install (project venv), start on a free loopback port, stop.
+//! * [`deploy`]: every resource of `Pulumi.yaml`, resolved for a stack, created in order.
+//! * [`runtime`]: Runtime API + `bootstrap` processes (one per execution environment).
+//! * [`esm`]: the event source mapping (lanes, batching, retries, bisect, failure queue,
+//!   checkpoints, CloudWatch metrics) and redrive.
+//! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
+//! * [`stack`]: `up` — all of the above, plus the state file other commands read.
+
+pub mod cli;
+pub mod clients;
+pub mod deploy;
+pub mod emulator;
+pub mod error;
+pub mod esm;
+pub mod producer;
+pub mod runtime;
+pub mod stack;
+pub mod status;
+
+pub use error::Error;
+pub use stack::{LocalStack, Package, UpOptions};
+
+/// The repository root (this crate lives in `<root>/local`).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}

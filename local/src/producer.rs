@@ -1,0 +1,144 @@
+//! A producer of sample IoT and clickstream records: `PutRecords` at a rate, retrying the
+//! entries Kinesis rejects (throttling), with progress.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use indicatif::ProgressBar;
+use serde_json::json;
+
+use crate::clients::Clients;
+use crate::error::Error;
+
+/// One record to send: partition key and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+/// `n` sample records: 70 % sensor readings, 30 % clickstream events, event times spread
+/// over the last `spread_secs` before `now_ms`. Deterministic for a seed.
+pub fn samples(n: usize, seed: u64, now_ms: i64, spread_secs: i64) -> Vec<Sample> {
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|_| {
+            let r = next();
+            let t = now_ms - (r % (spread_secs.max(1) as u64 * 1000)) as i64;
+            let ts = chrono::DateTime::from_timestamp_millis(t)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default();
+            if r % 10 < 7 {
+                let id = format!("sensor-{:03}", r % 8);
+                let data = json!({
+                    "sensorId": id,
+                    "temperature": ((150 + (r >> 8) % 200) as f64) / 10.0,
+                    "humidity": 30 + (r >> 16) % 60,
+                    "timestamp": ts,
+                });
+                Sample {
+                    partition_key: id,
+                    data: data.to_string().into_bytes(),
+                }
+            } else {
+                let id = format!("user-{}", r % 5);
+                let event = ["page_view", "click", "add_to_cart"][((r >> 8) % 3) as usize];
+                let data =
+                    json!({ "userId": id, "event": event, "page": "/home", "timestamp": ts });
+                Sample {
+                    partition_key: id,
+                    data: data.to_string().into_bytes(),
+                }
+            }
+        })
+        .collect()
+}
+
+/// What a send did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendReport {
+    pub sent: u64,
+    pub retried_entries: u64,
+    pub elapsed: Duration,
+}
+
+/// Sends `records` to `stream` at about `rate` records/s (0 = as fast as possible),
+/// in `PutRecords` calls of at most 500, retrying failed entries with backoff.
+pub async fn send(
+    c: &Clients,
+    stream: &str,
+    records: &[Sample],
+    rate: u64,
+    progress: Option<&ProgressBar>,
+) -> Result<SendReport, Error> {
+    let started = Instant::now();
+    let mut report = SendReport::default();
+    let chunk = if rate == 0 {
+        500
+    } else {
+        (rate as usize / 10).clamp(1, 500)
+    };
+    for (i, part) in records.chunks(chunk).enumerate() {
+        if rate > 0 {
+            let due = Duration::from_secs_f64((i * chunk) as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        let mut pending: Vec<PutRecordsRequestEntry> = part
+            .iter()
+            .map(|s| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(&s.partition_key)
+                    .data(Blob::new(s.data.clone()))
+                    .build()
+                    .map_err(Error::aws("kinesis:PutRecords"))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let out = c
+                .kinesis
+                .put_records()
+                .stream_name(stream)
+                .set_records(Some(pending.clone()))
+                .send()
+                .await
+                .map_err(Error::aws("kinesis:PutRecords"))?;
+            let failed: Vec<PutRecordsRequestEntry> = out
+                .records()
+                .iter()
+                .zip(&pending)
+                .filter(|(r, _)| r.error_code().is_some())
+                .map(|(_, e)| e.clone())
+                .collect();
+            let ok = pending.len() - failed.len();
+            report.sent += ok as u64;
+            if let Some(p) = progress {
+                p.inc(ok as u64);
+            }
+            if !failed.is_empty() {
+                report.retried_entries += failed.len() as u64;
+                attempt += 1;
+                if attempt > 20 {
+                    return Err(Error::Aws {
+                        call: "kinesis:PutRecords",
+                        source: format!("{} entries still rejected after 20 retries", failed.len())
+                            .into(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(10)))).await;
+            }
+            pending = failed;
+        }
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}

@@ -1,0 +1,297 @@
+//! Runs the packaged `bootstrap` like Lambda does: a Runtime API server per execution
+//! environment, the process started with the function's environment, one invocation at a
+//! time, a timeout that kills and restarts the environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::deploy::FunctionSpec;
+use crate::error::Error;
+
+/// How an invocation ended, when it did not return a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The function reported an error (`/invocation/{id}/error` or `/init/error`).
+    Function { error_type: String, message: String },
+    /// No response within the function's timeout; the environment was restarted.
+    Timeout,
+    /// The process exited mid-invocation.
+    Crashed(String),
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::Function {
+                error_type,
+                message,
+            } => write!(f, "{error_type}: {message}"),
+            InvokeError::Timeout => f.write_str("Task timed out"),
+            InvokeError::Crashed(m) => write!(f, "Runtime exited: {m}"),
+        }
+    }
+}
+
+struct Pending {
+    id: String,
+    body: Vec<u8>,
+    deadline_ms: u128,
+}
+
+#[derive(Default)]
+struct Shared {
+    waiting: BTreeMap<String, oneshot::Sender<Result<Vec<u8>, InvokeError>>>,
+    init_error: Option<String>,
+}
+
+#[derive(Clone)]
+struct ApiState {
+    next: Arc<Mutex<mpsc::Receiver<Pending>>>,
+    shared: Arc<Mutex<Shared>>,
+    function_arn: String,
+}
+
+/// One execution environment: a Runtime API endpoint and a `bootstrap` process.
+pub struct Environment {
+    spec: FunctionSpec,
+    bootstrap: PathBuf,
+    extra_env: BTreeMap<String, String>,
+    log: PathBuf,
+    api_addr: String,
+    queue: mpsc::Sender<Pending>,
+    shared: Arc<Mutex<Shared>>,
+    child: Option<Child>,
+    seq: u64,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("api", &self.api_addr)
+            .finish()
+    }
+}
+
+impl Environment {
+    /// Starts the Runtime API on a free loopback port; the process starts on first invoke.
+    pub async fn start(
+        spec: &FunctionSpec,
+        bootstrap: &Path,
+        extra_env: BTreeMap<String, String>,
+        log: PathBuf,
+    ) -> Result<Self, Error> {
+        let (tx, rx) = mpsc::channel(1);
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let state = ApiState {
+            next: Arc::new(Mutex::new(rx)),
+            shared: shared.clone(),
+            function_arn: spec.arn.clone(),
+        };
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(Error::io("runtime api"))?;
+        let api_addr = listener
+            .local_addr()
+            .map_err(Error::io("runtime api"))?
+            .to_string();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            spec: spec.clone(),
+            bootstrap: bootstrap.to_owned(),
+            extra_env,
+            log,
+            api_addr,
+            queue: tx,
+            shared,
+            child: None,
+            seq: 0,
+            _server: server,
+        })
+    }
+
+    fn spawn(&mut self) -> Result<(), Error> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(Error::io(&self.log))?;
+        let child = Command::new(&self.bootstrap)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(&self.spec.env)
+            .envs(&self.extra_env)
+            .env("AWS_LAMBDA_RUNTIME_API", &self.api_addr)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.spec.name)
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                self.spec.memory_mb.to_string(),
+            )
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", self.spec.name),
+            )
+            .env("_HANDLER", "bootstrap")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(Error::io(&self.log))?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| Error::Runtime(format!("starting {}: {e}", self.bootstrap.display())))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    async fn restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+        let mut s = self.shared.lock().await;
+        s.waiting.clear();
+        s.init_error = None;
+    }
+
+    /// Invokes the function with `event`; one invocation at a time per environment.
+    pub async fn invoke(&mut self, event: &[u8]) -> Result<Result<Vec<u8>, InvokeError>, Error> {
+        let alive = match self.child.as_mut() {
+            Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
+            None => false,
+        };
+        if !alive {
+            self.restart().await;
+            self.spawn()?;
+        }
+        self.seq += 1;
+        let id = format!("{:08x}-local-{}", std::process::id(), self.seq);
+        let timeout = Duration::from_secs(self.spec.timeout_secs.max(1));
+        let deadline_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            + timeout.as_millis();
+        let (done_tx, mut done_rx) = oneshot::channel();
+        self.shared.lock().await.waiting.insert(id.clone(), done_tx);
+        let started = Instant::now();
+        let pending = Pending {
+            id,
+            body: event.to_vec(),
+            deadline_ms,
+        };
+        if self.queue.send(pending).await.is_err() {
+            return Err(Error::Runtime("runtime API stopped".into()));
+        }
+        loop {
+            tokio::select! {
+                r = &mut done_rx => {
+                    return Ok(r.unwrap_or(Err(InvokeError::Crashed("no response".into()))));
+                }
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                    let init_error = self.shared.lock().await.init_error.take();
+                    if let Some(msg) = init_error {
+                        self.restart().await;
+                        return Ok(Err(InvokeError::Function { error_type: "Runtime.InitError".into(), message: msg }));
+                    }
+                    let exited = match self.child.as_mut() {
+                        Some(c) => c.try_wait().ok().flatten(),
+                        None => None,
+                    };
+                    if let Some(status) = exited {
+                        self.restart().await;
+                        return Ok(Err(InvokeError::Crashed(status.to_string())));
+                    }
+                    if started.elapsed() > timeout {
+                        self.restart().await;
+                        return Ok(Err(InvokeError::Timeout));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops the process.
+    pub async fn stop(&mut self) {
+        self.restart().await;
+    }
+}
+
+async fn next(State(s): State<ApiState>) -> Response {
+    let mut rx = s.next.lock().await;
+    let Some(p) = rx.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let mut h = HeaderMap::new();
+    let hv = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
+    h.insert("Lambda-Runtime-Aws-Request-Id", hv(p.id));
+    h.insert("Lambda-Runtime-Deadline-Ms", hv(p.deadline_ms.to_string()));
+    h.insert(
+        "Lambda-Runtime-Invoked-Function-Arn",
+        hv(s.function_arn.clone()),
+    );
+    h.insert(
+        "Lambda-Runtime-Trace-Id",
+        hv("Root=1-00000000-000000000000000000000000".into()),
+    );
+    h.insert("Content-Type", HeaderValue::from_static("application/json"));
+    (StatusCode::OK, h, p.body).into_response()
+}
+
+async fn response(
+    State(s): State<ApiState>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    if let Some(tx) = s.shared.lock().await.waiting.remove(&id) {
+        let _ = tx.send(Ok(body.to_vec()));
+    }
+    StatusCode::ACCEPTED
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    #[serde(default)]
+    error_type: String,
+    #[serde(default)]
+    error_message: String,
+}
+
+async fn error(State(s): State<ApiState>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {
+    let e: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+    if let Some(tx) = s.shared.lock().await.waiting.remove(&id) {
+        let _ = tx.send(Err(InvokeError::Function {
+            error_type: e.error_type,
+            message: e.error_message,
+        }));
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(s): State<ApiState>, body: Bytes) -> StatusCode {
+    let e: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+    s.shared.lock().await.init_error = Some(format!("{}: {}", e.error_type, e.error_message));
+    StatusCode::ACCEPTED
+}

@@ -1,0 +1,254 @@
+//! Bringing the whole stack up on one machine: emulator, packaged function, every resource
+//! of the program, the event source mapping; and the state file other commands read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::clients::{Clients, LOCAL_KEY};
+use crate::deploy::{self, Deployed};
+use crate::emulator::{self, Emulator};
+use crate::error::Error;
+use crate::esm;
+
+/// How `up` gets the function artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Package {
+    /// Always run `cargo xtask package` (incremental: quick when nothing changed).
+    Always,
+    /// Only when `target/lambda/bootstrap.zip` is missing (tests; CI packages first).
+    IfMissing,
+}
+
+/// Options of `up`.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub root: PathBuf,
+    pub stack: String,
+    pub port: Option<u16>,
+    pub package: Package,
+    pub progress: bool,
+}
+
+/// A running local stack.
+#[derive(Debug)]
+pub struct LocalStack {
+    pub emulator: Emulator,
+    pub clients: Clients,
+    pub deployed: Deployed,
+    pub mapping: Option<esm::Running>,
+    pub state_dir: PathBuf,
+    pub bootstrap: PathBuf,
+}
+
+/// What the other sub-commands read to find a running stack.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StateFile {
+    pub endpoint: String,
+    pub deployed: Deployed,
+}
+
+/// `<root>/.local/state/<stack>`.
+pub fn state_dir(root: &Path, stack: &str) -> PathBuf {
+    root.join(".local/state").join(stack)
+}
+
+fn spinner(show: bool, msg: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let p = ProgressBar::new_spinner();
+    p.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    p.set_message(msg.to_owned());
+    p.enable_steady_tick(Duration::from_millis(120));
+    p
+}
+
+/// Runs `cargo xtask package`.
+async fn package(root: &Path) -> Result<(), Error> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = tokio::process::Command::new(&cargo)
+        .args(["xtask", "package"])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::Build(format!("cannot run {cargo}: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(30).collect();
+        return Err(Error::Build(
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        ));
+    }
+    Ok(())
+}
+
+/// Extracts `bootstrap` from the zip Pulumi would upload.
+fn unpack(zip_path: &Path, dir: &Path) -> Result<PathBuf, Error> {
+    let file = std::fs::File::open(zip_path).map_err(Error::io(zip_path))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .map_err(|e| Error::Build(format!("{}: {e}", zip_path.display())))?;
+    let mut entry = zip
+        .by_name("bootstrap")
+        .map_err(|e| Error::Build(format!("{}: no bootstrap: {e}", zip_path.display())))?;
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let path = dir.join("bootstrap");
+    let mut out = std::fs::File::create(&path).map_err(Error::io(&path))?;
+    std::io::copy(&mut entry, &mut out).map_err(Error::io(&path))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(Error::io(&path))?;
+    Ok(path)
+}
+
+impl LocalStack {
+    /// Installs and starts the emulator, packages the function, creates every resource of
+    /// the stack program with `Pulumi.<stack>.yaml`'s settings, starts the mapping.
+    pub async fn up(o: &UpOptions) -> Result<Self, Error> {
+        let state_dir = state_dir(&o.root, &o.stack);
+        if state_dir.exists() {
+            std::fs::remove_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
+        }
+        std::fs::create_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
+        let file =
+            r#gen::Settings::load_stack_file(&o.root.join(format!("Pulumi.{}.yaml", o.stack)))?;
+        let program = r#gen::stack::program()?;
+
+        let p = spinner(
+            o.progress && !emulator::installed(&o.root),
+            "installing MiniStack into .local/venv",
+        );
+        emulator::install(&o.root).await?;
+        p.finish_and_clear();
+
+        let zip = o.root.join(r#gen::FUNCTION_ARCHIVE);
+        if o.package == Package::Always || !zip.exists() {
+            let p = spinner(
+                o.progress,
+                "building and packaging the function (cargo xtask package)",
+            );
+            package(&o.root).await?;
+            p.finish_and_clear();
+        }
+
+        let port = match o.port {
+            Some(p) => p,
+            None => emulator::free_port()?,
+        };
+        let p = spinner(o.progress, "starting MiniStack");
+        let emulator = Emulator::start(&o.root, port, &state_dir.join("ministack.log")).await?;
+        p.finish_and_clear();
+
+        let clients = Clients::local(&emulator.endpoint, &file.region).await;
+        let p = spinner(o.progress, "creating the stack's resources");
+        let deployed =
+            deploy::deploy(&clients, &program, &file.settings, &o.stack, &o.root).await?;
+        p.finish_and_clear();
+        let bootstrap = unpack(&deployed.function.archive, &state_dir.join("function"))?;
+        let mut stack = Self {
+            emulator,
+            clients,
+            deployed,
+            mapping: None,
+            state_dir,
+            bootstrap,
+        };
+        stack.start_mapping().await?;
+        let state = StateFile {
+            endpoint: stack.emulator.endpoint.clone(),
+            deployed: stack.deployed.clone(),
+        };
+        let path = stack.state_dir.join("stack.json");
+        let text =
+            serde_json::to_string_pretty(&state).map_err(|e| Error::Runtime(e.to_string()))?;
+        std::fs::write(&path, text).map_err(Error::io(&path))?;
+        Ok(stack)
+    }
+
+    /// Environment the function gets on top of the program's: the emulator endpoint.
+    pub fn runtime_env(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("AWS_ENDPOINT_URL".into(), self.emulator.endpoint.clone()),
+            ("AWS_REGION".into(), self.deployed.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), self.deployed.region.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), LOCAL_KEY.0.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), LOCAL_KEY.1.into()),
+        ])
+    }
+
+    /// Starts (or restarts) the event source mapping; it resumes after its checkpoints.
+    pub async fn start_mapping(&mut self) -> Result<(), Error> {
+        if let Some(m) = self.mapping.take() {
+            m.stop().await;
+        }
+        let env = self.runtime_env();
+        self.mapping = Some(
+            esm::start(
+                &self.clients,
+                &self.deployed,
+                &self.bootstrap,
+                env,
+                &self.state_dir,
+            )
+            .await?,
+        );
+        Ok(())
+    }
+
+    /// Stops the mapping (checkpoints stay).
+    pub async fn stop_mapping(&mut self) {
+        if let Some(m) = self.mapping.take() {
+            m.stop().await;
+        }
+    }
+
+    /// Redrives the failure queue.
+    pub async fn redrive(&self) -> Result<esm::Redrive, Error> {
+        esm::redrive(
+            &self.clients,
+            &self.deployed,
+            &self.bootstrap,
+            self.runtime_env(),
+            &self.state_dir,
+        )
+        .await
+    }
+
+    /// The mapping's counters.
+    pub fn counters(&self) -> crate::status::Counters {
+        self.mapping
+            .as_ref()
+            .map(|m| crate::status::Counters::of(&m.stats))
+            .unwrap_or_default()
+    }
+
+    /// Shell lines that point the AWS CLI at the emulator.
+    pub fn exports(&self) -> String {
+        format!(
+            "export AWS_ENDPOINT_URL={}\nexport AWS_REGION={}\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\n",
+            self.emulator.endpoint, self.deployed.region, LOCAL_KEY.0, LOCAL_KEY.1
+        )
+    }
+
+    /// Stops everything.
+    pub async fn down(mut self) {
+        self.stop_mapping().await;
+        self.emulator.stop().await;
+    }
+}
+
+impl StateFile {
+    /// Reads the state a running `up` wrote.
+    pub fn load(root: &Path, stack: &str) -> Result<Self, Error> {
+        let path = state_dir(root, stack).join("stack.json");
+        let text = std::fs::read_to_string(&path).map_err(|_| Error::NotRunning(path.clone()))?;
+        serde_json::from_str(&text).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
+    }
+}
