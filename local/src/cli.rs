@@ -207,6 +207,7 @@ async fn up(
         port,
         package: Package::Always,
         progress: true,
+        state_dir: None,
     };
     let local = LocalStack::up(&opts).await?;
     println!("local stack '{stack}' is up at {}", local.emulator.endpoint);

@@ -49,8 +49,12 @@ async fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
     }
 }
 
+/// Serializes installs within a process (tests bring several stacks up at once).
+static INSTALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Installs the pinned emulator into the venv (Python 3 is the only prerequisite).
 pub async fn install(root: &Path) -> Result<(), Error> {
+    let _guard = INSTALL.lock().await;
     if installed(root) {
         return Ok(());
     }

@@ -71,6 +71,8 @@ pub struct Environment {
     log: PathBuf,
     api_addr: String,
     queue: mpsc::Sender<Pending>,
+    /// The Runtime API's end of `queue`, to drop invocations a dead process never fetched.
+    queued: Arc<Mutex<mpsc::Receiver<Pending>>>,
     shared: Arc<Mutex<Shared>>,
     child: Option<Child>,
     seq: u64,
@@ -95,8 +97,9 @@ impl Environment {
     ) -> Result<Self, Error> {
         let (tx, rx) = mpsc::channel(1);
         let shared = Arc::new(Mutex::new(Shared::default()));
+        let queued = Arc::new(Mutex::new(rx));
         let state = ApiState {
-            next: Arc::new(Mutex::new(rx)),
+            next: queued.clone(),
             shared: shared.clone(),
             function_arn: spec.arn.clone(),
         };
@@ -126,6 +129,7 @@ impl Environment {
             log,
             api_addr,
             queue: tx,
+            queued,
             shared,
             child: None,
             seq: 0,
@@ -169,6 +173,10 @@ impl Environment {
     async fn restart(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill().await;
+        }
+        // An invocation the dead process never fetched must not reach the next one.
+        if let Ok(mut q) = self.queued.try_lock() {
+            while q.try_recv().is_ok() {}
         }
         let mut s = self.shared.lock().await;
         s.waiting.clear();

@@ -31,6 +31,8 @@ pub struct UpOptions {
     pub port: Option<u16>,
     pub package: Package,
     pub progress: bool,
+    /// Where state, logs and checkpoints go (default `<root>/.local/state/<stack>`).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// A running local stack.
@@ -112,7 +114,10 @@ impl LocalStack {
     /// Installs and starts the emulator, packages the function, creates every resource of
     /// the stack program with `Pulumi.<stack>.yaml`'s settings, starts the mapping.
     pub async fn up(o: &UpOptions) -> Result<Self, Error> {
-        let state_dir = state_dir(&o.root, &o.stack);
+        let state_dir = o
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| state_dir(&o.root, &o.stack));
         if state_dir.exists() {
             std::fs::remove_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
         }

@@ -1,3 +1,5 @@
-//! Workspace integration tests: contracts between the stack program and the function.
+//! Workspace integration tests: contracts between the stack program and the function, and
+//! end-to-end runs of the whole pipeline on the local stack (MiniStack on 127.0.0.1).
 
 mod contract;
+mod e2e;

@@ -1,0 +1,414 @@
+//! End to end: records through Kinesis, the event source mapping and the packaged
+//! `bootstrap` into S3 and DynamoDB on the local stack, checked against an oracle.
+//!
+//! Each test starts its own emulator on a free loopback port and stops it at the end.
+//! Needs Python 3 (the emulator is installed into `.local/venv` on first use) and the
+//! packaged function (`cargo xtask package`, which `cargo xtask ci` runs first).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use function::store::Val;
+use local::producer::{self, Sample};
+use local::{LocalStack, Package, UpOptions, repo_root, status};
+use serde_json::Value;
+
+async fn up(stack: &str, test: &str) -> LocalStack {
+    let dir = repo_root()
+        .join("target/e2e")
+        .join(format!("{test}-{}", std::process::id()));
+    let opts = UpOptions {
+        root: repo_root(),
+        stack: stack.to_owned(),
+        port: None,
+        package: Package::IfMissing,
+        progress: false,
+        state_dir: Some(dir),
+    };
+    LocalStack::up(&opts).await.expect("local stack comes up")
+}
+
+/// Polls `check` until it holds or `limit` passes.
+async fn wait_for<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn wait_done(s: &LocalStack, n: u64) {
+    wait_for(
+        Duration::from_secs(90),
+        &format!("{n} records done"),
+        || async { s.counters().records_done >= n },
+    )
+    .await;
+}
+
+/// Every archived line under `prefix`.
+async fn archive(s: &LocalStack, prefix: &str) -> Vec<Value> {
+    let c = &s.clients;
+    let bucket = s.deployed.output("ArchiveBucketName");
+    let list =
+        c.s3.list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list");
+    let mut lines = Vec::new();
+    for o in list.contents() {
+        let obj =
+            c.s3.get_object()
+                .bucket(bucket)
+                .key(o.key().unwrap_or_default())
+                .send()
+                .await
+                .expect("get");
+        let body = obj.body.collect().await.expect("body").into_bytes();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .expect("gzip");
+        lines.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).expect("json line")),
+        );
+    }
+    lines
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Expected {
+    count: u64,
+    /// metric → (count, sum, min, max)
+    metrics: BTreeMap<String, (u64, f64, f64, f64)>,
+    events: BTreeMap<String, u64>,
+}
+
+/// What the table must hold, computed from the sent JSON independently of the function.
+fn oracle(samples: &[Sample]) -> BTreeMap<(String, String), Expected> {
+    let mut out: BTreeMap<(String, String), Expected> = BTreeMap::new();
+    for s in samples {
+        let v: Value = serde_json::from_slice(&s.data).expect("sample json");
+        let entity = v["sensorId"]
+            .as_str()
+            .or(v["userId"].as_str())
+            .expect("id")
+            .to_owned();
+        let t = chrono_secs(v["timestamp"].as_str().expect("ts"));
+        let window = format_window(t - t.rem_euclid(60));
+        let e = out.entry((entity, window)).or_default();
+        e.count += 1;
+        for m in ["temperature", "humidity"] {
+            if let Some(x) = v[m].as_f64() {
+                let st = e
+                    .metrics
+                    .entry(m.to_owned())
+                    .or_insert((0, 0.0, f64::MAX, f64::MIN));
+                st.0 += 1;
+                st.1 += x;
+                st.2 = st.2.min(x);
+                st.3 = st.3.max(x);
+            }
+        }
+        if let Some(ev) = v["event"].as_str() {
+            *e.events.entry(ev.to_owned()).or_default() += 1;
+        }
+    }
+    out
+}
+
+fn chrono_secs(rfc3339: &str) -> i64 {
+    function::extract::parse_time(rfc3339).expect("valid time") / 1000
+}
+
+fn format_window(secs: i64) -> String {
+    function::store::window_label(secs * 1000)
+}
+
+fn num(v: Option<&Val>) -> f64 {
+    match v {
+        Some(Val::Int(i)) => *i as f64,
+        Some(Val::Float(f)) => *f,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// Asserts the table equals the oracle: counts, min, max exactly; sums to 1e-6.
+async fn assert_table(s: &LocalStack, samples: &[Sample]) {
+    let items = status::scan(&s.clients, s.deployed.output("MetricsTableName"))
+        .await
+        .expect("scan");
+    let mut got: BTreeMap<(String, String), &status::Item> = BTreeMap::new();
+    for i in &items {
+        let key = |k: &str| match i.get(k) {
+            Some(Val::Str(s)) => s.clone(),
+            other => panic!("{k}: {other:?}"),
+        };
+        got.insert((key("partition_key"), key("timestamp")), i);
+    }
+    let want = oracle(samples);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (k, e) in &want {
+        let item = got[k];
+        assert_eq!(num(item.get("count")) as u64, e.count, "count of {k:?}");
+        for (m, (n, sum, min, max)) in &e.metrics {
+            let get = |p: &str| num(item.get(&format!("metric.{m}.{p}")));
+            assert_eq!(get("count") as u64, *n, "{m} count of {k:?}");
+            assert!(
+                (get("sum") - sum).abs() < 1e-6,
+                "{m} sum of {k:?}: {} vs {sum}",
+                get("sum")
+            );
+            assert_eq!(get("min"), *min, "{m} min of {k:?}");
+            assert_eq!(get("max"), *max, "{m} max of {k:?}");
+        }
+        for (ev, n) in &e.events {
+            assert_eq!(
+                num(item.get(&format!("event.{ev}"))) as u64,
+                *n,
+                "event {ev} of {k:?}"
+            );
+        }
+    }
+}
+
+async fn send(s: &LocalStack, samples: &[Sample]) {
+    producer::send(
+        &s.clients,
+        s.deployed.output("DataStreamName"),
+        samples,
+        0,
+        None,
+    )
+    .await
+    .expect("sent");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_across_both_shards_are_archived_once_and_aggregated_exactly() {
+    let s = up("prod", "exact").await;
+    assert_eq!(s.deployed.mapping.parallelization_factor, 2);
+    let samples = producer::samples(600, 7, now_ms(), 180);
+    send(&s, &samples).await;
+    wait_done(&s, 600).await;
+
+    let lines = archive(&s, "raw/").await;
+    let mut ids: Vec<(String, String, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["shardId"].as_str().unwrap_or_default().to_owned(),
+                l["sequenceNumber"].as_str().unwrap_or_default().to_owned(),
+                l["subSequenceNumber"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 600, "every record archived exactly once");
+    let shards: std::collections::BTreeSet<&str> = ids.iter().map(|i| i.0.as_str()).collect();
+    assert_eq!(shards.len(), 2, "records went through both shards");
+    let mut sent: Vec<Value> = samples
+        .iter()
+        .map(|x| serde_json::from_slice(&x.data).expect("json"))
+        .collect();
+    let mut archived: Vec<Value> = lines.iter().map(|l| l["data"].clone()).collect();
+    sent.sort_by_key(|v| v.to_string());
+    archived.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        archived, sent,
+        "the archive holds exactly the sent payloads"
+    );
+
+    assert_table(&s, &samples).await;
+    s.down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_is_quarantined_and_does_not_block_its_shard() {
+    let s = up("dev", "poison").await;
+    let good = producer::samples(2, 11, now_ms(), 10);
+    let key = good[0].partition_key.clone();
+    let records = vec![
+        Sample {
+            partition_key: key.clone(),
+            data: good[0].data.clone(),
+        },
+        Sample {
+            partition_key: key.clone(),
+            data: b"{\"sensorId\": oops".to_vec(),
+        },
+        Sample {
+            partition_key: key,
+            data: good[1].data.clone(),
+        },
+    ];
+    send(&s, &records).await;
+    wait_done(&s, 3).await;
+    let rejected = archive(&s, "rejected/").await;
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not valid JSON")
+    );
+    assert_eq!(archive(&s, "raw/").await.len(), 2);
+    assert_table(&s, &good).await;
+    assert_eq!(s.counters().batches_failed, 0);
+    s.down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_path_ends_in_the_failure_queue_and_redrive_restores_exact_totals() {
+    let mut s = up("dev", "redrive").await;
+    let first = producer::samples(40, 21, now_ms(), 60);
+    send(&s, &first).await;
+    wait_done(&s, 40).await;
+    assert_table(&s, &first).await;
+
+    // Fault: the function's table is unreachable (as with revoked access).
+    let table = s.deployed.function.env["METRICS_TABLE"].clone();
+    s.deployed
+        .function
+        .env
+        .insert("METRICS_TABLE".into(), format!("{table}-unreachable"));
+    s.start_mapping()
+        .await
+        .expect("mapping restarts after its checkpoint");
+    let second = producer::samples(40, 22, now_ms(), 60);
+    send(&s, &second).await;
+    wait_done(&s, 40).await;
+    let c = s.counters();
+    assert!(
+        c.partial_failures >= 4,
+        "first try and 3 retries reported partial failures: {c:?}"
+    );
+    assert!(c.batches_failed >= 1, "{c:?}");
+    assert_eq!(
+        c.records_read, 40,
+        "the restarted mapping resumed after its checkpoint"
+    );
+
+    // The failure queue holds Lambda's batch metadata.
+    let q = s.deployed.mapping.failure_queue_url.clone();
+    let msgs = s
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(&q)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("receive");
+    let infos: Vec<Value> = msgs
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("json"))
+        .collect();
+    assert!(!infos.is_empty());
+    let total: u64 = infos
+        .iter()
+        .map(|i| i["KinesisBatchInfo"]["batchSize"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(total, 40);
+    for i in &infos {
+        assert_eq!(i["requestContext"]["condition"], "RetryAttemptsExhausted");
+        assert_eq!(i["KinesisBatchInfo"]["shardId"], "shardId-000000000000");
+        assert!(i["KinesisBatchInfo"]["startSequenceNumber"].is_string());
+    }
+    // Archived before counting: the archive has all 80 records even though 40 failed.
+    assert_eq!(archive(&s, "raw/").await.len(), 80);
+
+    // Clear the fault, redrive: exact totals over all 80 records.
+    s.deployed
+        .function
+        .env
+        .insert("METRICS_TABLE".into(), table);
+    s.start_mapping().await.expect("restart");
+    let r = s.redrive().await.expect("redrive");
+    assert_eq!((r.records, r.still_failing), (40, 0));
+    let all: Vec<Sample> = first.iter().chain(&second).cloned().collect();
+    assert_table(&s, &all).await;
+    s.down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_above_the_threshold_raise_the_alarm_on_the_topic() {
+    let mut s = up("dev", "alarm").await;
+    // An inbox subscribed to the alert topic.
+    let inbox = s
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name("alarm-inbox")
+        .send()
+        .await
+        .expect("queue");
+    let inbox_url = inbox.queue_url().unwrap_or_default().to_owned();
+    let inbox_arn = format!("arn:aws:sqs:{}:000000000000:alarm-inbox", s.deployed.region);
+    s.clients
+        .sns
+        .subscribe()
+        .topic_arn(s.deployed.output("AlertTopicArn"))
+        .protocol("sqs")
+        .endpoint(&inbox_arn)
+        .send()
+        .await
+        .expect("subscribe");
+
+    // Fault: the function cannot start (its configuration is broken), so every invocation
+    // fails; the mapping retries and bisects.
+    s.deployed.function.env.remove("ARCHIVE_BUCKET");
+    s.start_mapping().await.expect("restart");
+    send(&s, &producer::samples(8, 31, now_ms(), 30)).await;
+    wait_for(
+        Duration::from_secs(90),
+        "the errors alarm notification",
+        || async {
+            let msgs = s
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(&inbox_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            msgs.messages().iter().any(|m| {
+                let body = m.body().unwrap_or_default();
+                body.contains("realtime-data-processor-dev-errors") && body.contains("ALARM")
+            })
+        },
+    )
+    .await;
+    let c = s.counters();
+    assert!(c.function_errors > 5, "{c:?}");
+    let states = status::alarms(&s.clients, &s.deployed.alarms)
+        .await
+        .expect("alarms");
+    assert_eq!(states["realtime-data-processor-dev-errors"], "ALARM");
+    s.down().await;
+}
