@@ -69,6 +69,15 @@ pub enum Cmd {
     },
     /// Re-process the batches in the failure queue.
     Redrive,
+    /// End-to-end benchmark: bring a stack up, offer increasing rates, print a table.
+    Bench {
+        /// Offered rates, records/s.
+        #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000,3000")]
+        rates: Vec<u64>,
+        /// Seconds per rate.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
 }
 
 fn bar(len: u64, msg: &str) -> ProgressBar {
@@ -165,6 +174,37 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             )
             .await?;
             print!("{}", status::render_items(&items));
+            Ok(())
+        }
+        Cmd::Bench { rates, secs } => {
+            let opts = UpOptions {
+                root: repo_root(),
+                stack: cli.stack.clone(),
+                port: None,
+                package: Package::Always,
+                progress: true,
+                state_dir: Some(repo_root().join("target/bench-e2e")),
+            };
+            let local = LocalStack::up(&opts).await?;
+            println!(
+                "stack {}: {} shard(s), parallelization factor {}, batch {}, window {} s",
+                cli.stack,
+                local
+                    .clients
+                    .kinesis
+                    .list_shards()
+                    .stream_name(local.deployed.output("DataStreamName"))
+                    .send()
+                    .await
+                    .map(|s| s.shards().len())
+                    .unwrap_or(0),
+                local.deployed.mapping.parallelization_factor,
+                local.deployed.mapping.batch_size,
+                local.deployed.mapping.batching_window_secs
+            );
+            let rows = crate::bench::run(&local, &rates, secs).await;
+            local.down().await;
+            print!("{}", crate::bench::table(&rows?));
             Ok(())
         }
         Cmd::Redrive => {

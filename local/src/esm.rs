@@ -139,6 +139,38 @@ struct Lane {
     metrics: mpsc::UnboundedSender<MetricDatum>,
 }
 
+impl Lane {
+    /// A lane of `shard` with its own execution environment logging to `log`.
+    #[allow(clippy::too_many_arguments)]
+    async fn new(
+        clients: &Clients,
+        deployed: &Deployed,
+        shard: &str,
+        bootstrap: &Path,
+        extra_env: BTreeMap<String, String>,
+        log: PathBuf,
+        progress: Arc<Mutex<Progress>>,
+        checkpoints: Arc<Checkpoints>,
+        stats: Arc<Stats>,
+        metrics: mpsc::UnboundedSender<MetricDatum>,
+    ) -> Result<Self, Error> {
+        Ok(Lane {
+            spec: deployed.mapping.clone(),
+            stream_arn: deployed.mapping.stream_arn.clone(),
+            function_arn: deployed.function.arn.clone(),
+            function_name: deployed.function.name.clone(),
+            region: deployed.region.clone(),
+            shard: shard.to_owned(),
+            clients: clients.clone(),
+            env: Environment::start(&deployed.function, bootstrap, extra_env, log).await?,
+            progress,
+            checkpoints,
+            stats,
+            metrics,
+        })
+    }
+}
+
 /// A running mapping; stops its tasks when dropped or stopped.
 #[derive(Debug)]
 pub struct Running {
@@ -230,27 +262,19 @@ pub async fn start(
         for lane in 0..spec.parallelization_factor {
             let (tx, rx) = mpsc::channel::<Rec>(20_000);
             senders.push(tx);
-            let env = Environment::start(
-                &deployed.function,
+            let lane = Lane::new(
+                clients,
+                deployed,
+                &shard_id,
                 bootstrap,
                 extra_env.clone(),
                 logs.join(format!("{shard_id}-lane{lane}.log")),
+                progress.clone(),
+                checkpoints.clone(),
+                stats.clone(),
+                metrics_tx.clone(),
             )
             .await?;
-            let lane = Lane {
-                spec: spec.clone(),
-                stream_arn: spec.stream_arn.clone(),
-                function_arn: deployed.function.arn.clone(),
-                function_name: deployed.function.name.clone(),
-                region: deployed.region.clone(),
-                shard: shard_id.clone(),
-                clients: clients.clone(),
-                env,
-                progress: progress.clone(),
-                checkpoints: checkpoints.clone(),
-                stats: stats.clone(),
-                metrics: metrics_tx.clone(),
-            };
             tasks.push(tokio::spawn(run_lane(lane, rx, stop.clone())));
         }
         tasks.push(tokio::spawn(read_shard(
@@ -785,32 +809,23 @@ pub async fn redrive(
             let end = SeqNo::parse(info["endSequenceNumber"].as_str().unwrap_or_default());
             let recs = read_range(clients, &spec.stream_name, &shard, &start, end.as_ref()).await?;
             if !lanes.contains_key(&shard) {
-                let env = Environment::start(
-                    &deployed.function,
+                // Redrive keeps its progress apart from the mapping's checkpoints.
+                let lane = Lane::new(
+                    clients,
+                    deployed,
+                    &shard,
                     bootstrap,
                     extra_env.clone(),
                     state_dir.join("logs").join(format!("{shard}-redrive.log")),
-                )
-                .await?;
-                let lane = Lane {
-                    spec: spec.clone(),
-                    stream_arn: spec.stream_arn.clone(),
-                    function_arn: deployed.function.arn.clone(),
-                    function_name: deployed.function.name.clone(),
-                    region: deployed.region.clone(),
-                    shard: shard.clone(),
-                    clients: clients.clone(),
-                    env,
-                    progress: Arc::new(Mutex::new(Progress {
+                    Arc::new(Mutex::new(Progress {
                         shard: shard.clone(),
                         pending: BTreeMap::new(),
                     })),
-                    checkpoints: Arc::new(Checkpoints::load(
-                        &state_dir.join("redrive-progress.json"),
-                    )),
-                    stats: Arc::new(Stats::default()),
-                    metrics: metrics_tx.clone(),
-                };
+                    Arc::new(Checkpoints::load(&state_dir.join("redrive-progress.json"))),
+                    Arc::new(Stats::default()),
+                    metrics_tx.clone(),
+                )
+                .await?;
                 lanes.insert(shard.clone(), lane);
             }
             let Some(lane) = lanes.get_mut(&shard) else {

@@ -10,6 +10,7 @@
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
 //! * [`stack`]: `up` — all of the above, plus the state file other commands read.
 
+pub mod bench;
 pub mod cli;
 pub mod clients;
 pub mod deploy;

@@ -1,0 +1,138 @@
+//! End-to-end benchmark on the local stack: offered rates up to and beyond the stream's
+//! write limit; throughput and PutRecords → aggregate-visible latency (probe records).
+
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_kinesis::primitives::Blob;
+
+use crate::error::Error;
+use crate::producer;
+use crate::stack::LocalStack;
+
+/// One rate's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub offered: u64,
+    pub records: u64,
+    pub send_secs: f64,
+    pub drain_secs: f64,
+    pub throughput: f64,
+    pub retried_entries: u64,
+    pub latency_p50: f64,
+    pub latency_max: f64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Sends one probe record and waits until its aggregate item is readable.
+async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
+    let t = now_ms();
+    let data = serde_json::json!({ "sensorId": id, "probe": 1, "timestamp": t / 1000 });
+    let started = Instant::now();
+    s.clients
+        .kinesis
+        .put_record()
+        .stream_name(s.deployed.output("DataStreamName"))
+        .partition_key(id)
+        .data(Blob::new(data.to_string()))
+        .send()
+        .await
+        .map_err(Error::aws("kinesis:PutRecord"))?;
+    let window =
+        function::store::window_label(function::aggregate::window_start(t / 1000 * 1000, 60));
+    loop {
+        let got = s
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(s.deployed.output("MetricsTableName"))
+            .key("partition_key", AttributeValue::S(id.into()))
+            .key("timestamp", AttributeValue::S(window.clone()))
+            .send()
+            .await
+            .map_err(Error::aws("dynamodb:GetItem"))?;
+        if got.item().is_some() {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Ok(f64::INFINITY);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs each offered rate for `secs` seconds.
+pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, Error> {
+    let mut rows = Vec::new();
+    for &rate in rates {
+        let n = (rate * secs) as usize;
+        let before = s.counters().records_done;
+        let samples = producer::samples(n, rate, now_ms(), 60);
+        let started = Instant::now();
+        let stream = s.deployed.output("DataStreamName").to_owned();
+        let clients = s.clients.clone();
+        let sender =
+            tokio::spawn(
+                async move { producer::send(&clients, &stream, &samples, rate, None).await },
+            );
+        let mut latencies = Vec::new();
+        for i in 0..secs {
+            latencies.push(probe(s, &format!("probe-{rate}-{i}")).await?);
+            let next = Duration::from_secs(i + 1);
+            if let Some(wait) = next.checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        let report = sender.await.map_err(|e| Error::Runtime(e.to_string()))??;
+        let send_secs = started.elapsed().as_secs_f64();
+        let target = before + n as u64 + secs;
+        while s.counters().records_done < target {
+            if started.elapsed() > Duration::from_secs(600) {
+                return Err(Error::Runtime(format!("rate {rate}: records not drained")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let total = started.elapsed().as_secs_f64();
+        latencies.sort_by(f64::total_cmp);
+        rows.push(Row {
+            offered: rate,
+            records: n as u64,
+            send_secs,
+            drain_secs: total - send_secs,
+            throughput: n as f64 / total,
+            retried_entries: report.retried_entries,
+            latency_p50: latencies[latencies.len() / 2],
+            latency_max: latencies.last().copied().unwrap_or_default(),
+        });
+    }
+    Ok(rows)
+}
+
+/// A Markdown table of the rows.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| offered rec/s | records | send s | drain after send s | end-to-end rec/s | PutRecords entries retried | visible p50 s | visible max s |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {:.2} |",
+            r.offered,
+            r.records,
+            r.send_secs,
+            r.drain_secs,
+            r.throughput,
+            r.retried_entries,
+            r.latency_p50,
+            r.latency_max
+        );
+    }
+    out
+}
