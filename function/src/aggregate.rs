@@ -1,7 +1,9 @@
 //! Aggregation per (entity, event-time window): counts, per-metric count/sum/min/max,
 //! event-type counts, first/last event time. Merge is associative and commutative.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use crate::extract::Observation;
 
@@ -39,6 +41,51 @@ impl Stat {
     }
 }
 
+/// A small map kept sorted by key: a few entries per aggregate, so one small allocation
+/// instead of a B-tree node (most records start a new aggregate; see BENCHMARKS.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmallMap<V>(Vec<(String, V)>);
+
+impl<V> Default for SmallMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> SmallMap<V> {
+    /// The value of `key`, inserted with `make` when absent.
+    pub fn entry(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (key.to_owned(), make()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The aggregate of one (entity, window).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WindowAgg {
@@ -46,8 +93,8 @@ pub struct WindowAgg {
     pub log_lines: u64,
     pub first_event_ms: i64,
     pub last_event_ms: i64,
-    pub metrics: BTreeMap<String, Stat>,
-    pub events: BTreeMap<String, u64>,
+    pub metrics: SmallMap<Stat>,
+    pub events: SmallMap<u64>,
 }
 
 impl WindowAgg {
@@ -58,8 +105,8 @@ impl WindowAgg {
             log_lines: 0,
             first_event_ms: o.event_time_ms,
             last_event_ms: o.event_time_ms,
-            metrics: BTreeMap::new(),
-            events: BTreeMap::new(),
+            metrics: SmallMap::default(),
+            events: SmallMap::default(),
         };
         a.add(o);
         a
@@ -76,20 +123,17 @@ impl WindowAgg {
         self.first_event_ms = self.first_event_ms.min(o.event_time_ms);
         self.last_event_ms = self.last_event_ms.max(o.event_time_ms);
         for (name, v) in &o.metrics {
-            match self.metrics.get_mut(name.as_ref()) {
-                Some(s) => s.merge(&Stat::of(*v)),
-                None => {
-                    self.metrics.insert(name.to_string(), Stat::of(*v));
-                }
+            let mut fresh = false;
+            let s = self.metrics.entry(name, || {
+                fresh = true;
+                Stat::of(*v)
+            });
+            if !fresh {
+                s.merge(&Stat::of(*v));
             }
         }
         for e in &o.events {
-            match self.events.get_mut(e.as_ref()) {
-                Some(n) => *n += 1,
-                None => {
-                    self.events.insert(e.to_string(), 1);
-                }
-            }
+            *self.events.entry(e, || 0) += 1;
         }
     }
 
@@ -106,14 +150,18 @@ impl WindowAgg {
         self.log_lines += o.log_lines;
         self.first_event_ms = self.first_event_ms.min(o.first_event_ms);
         self.last_event_ms = self.last_event_ms.max(o.last_event_ms);
-        for (k, s) in &o.metrics {
-            self.metrics
-                .entry(k.clone())
-                .and_modify(|m| m.merge(s))
-                .or_insert(*s);
+        for (k, s) in o.metrics.iter() {
+            let mut fresh = false;
+            let m = self.metrics.entry(k, || {
+                fresh = true;
+                *s
+            });
+            if !fresh {
+                m.merge(s);
+            }
         }
-        for (k, n) in &o.events {
-            *self.events.entry(k.clone()).or_insert(0) += n;
+        for (k, n) in o.events.iter() {
+            *self.events.entry(k, || 0) += n;
         }
     }
 }
@@ -138,7 +186,9 @@ pub fn aggregate<'o, 'a: 'o>(
     window_secs: u32,
 ) -> BTreeMap<WindowKey, WindowAgg> {
     // Keyed by the borrowed entity while counting: no allocation per record.
-    let mut by_key: HashMap<(&'o str, i64), WindowAgg> = HashMap::new();
+    let obs = obs.into_iter();
+    let mut by_key: FxHashMap<(&'o str, i64), WindowAgg> =
+        FxHashMap::with_capacity_and_hasher(obs.size_hint().0, Default::default());
     for o in obs {
         let key = (
             o.entity.as_ref(),

@@ -48,10 +48,23 @@ pub enum Rejection {
 /// The result of decoding one Kinesis record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded<'a> {
-    /// User records to extract.
+    /// A plain record: one user record (no allocation).
+    One(Unit<'a>),
+    /// User records to extract (KPL, CloudWatch Logs).
     Units(Vec<Unit<'a>>),
     /// A record that carries no data by design (CloudWatch Logs `CONTROL_MESSAGE`).
     Control,
+}
+
+impl<'a> Decoded<'a> {
+    /// The user records, in order.
+    pub fn units(&self) -> &[Unit<'a>] {
+        match self {
+            Decoded::One(u) => std::slice::from_ref(u),
+            Decoded::Units(u) => u,
+            Decoded::Control => &[],
+        }
+    }
 }
 
 /// Decoding limits.
@@ -94,11 +107,11 @@ pub fn decode<'a>(
         let bytes = gunzip(data, limits.max_decompressed)?;
         return decode_decompressed(bytes, partition_key);
     }
-    Ok(Decoded::Units(vec![Unit {
+    Ok(Decoded::One(Unit {
         sub: 0,
         partition_key: Cow::Borrowed(partition_key),
         body: Body::Json(Cow::Borrowed(data)),
-    }]))
+    }))
 }
 
 fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, Rejection> {
@@ -137,11 +150,11 @@ fn decode_decompressed<'a>(
         .windows(b"\"messageType\"".len())
         .any(|w| w == b"\"messageType\"");
     if !looks_like_logs {
-        return Ok(Decoded::Units(vec![Unit {
+        return Ok(Decoded::One(Unit {
             sub: 0,
             partition_key: Cow::Borrowed(partition_key),
             body: Body::Json(Cow::Owned(bytes)),
-        }]));
+        }));
     }
     let payload: LogsPayload =
         serde_json::from_slice(&bytes).map_err(|e| Rejection::Logs(e.to_string()))?;

@@ -139,7 +139,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             let mark = format!("{shard}.{}", r.partition_key);
             let line = |sub, pk, payload, reason| line_of(shard, r, sub, pk, payload, reason);
             let units = match d {
-                Ok(Decoded::Units(units)) => units,
+                Ok(d @ (Decoded::One(_) | Decoded::Units(_))) => d.units(),
                 Ok(Decoded::Control) => {
                     summary.control_messages += 1;
                     lines.push(line(0, r.partition_key, Payload::Bytes(r.data), None));

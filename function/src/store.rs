@@ -290,7 +290,7 @@ pub fn plan(
     {
         guarded(&mut u, attr::LAST_EVENT.into(), Val::Str(last));
     }
-    for (name, s) in &agg.metrics {
+    for (name, s) in agg.metrics.iter() {
         let (min_a, max_a) = (attr::metric(name, "min"), attr::metric(name, "max"));
         if state
             .get(&min_a)
@@ -310,7 +310,7 @@ pub fn plan(
             .push((attr::metric(name, "count"), Val::Int(s.count as i64)));
         u.add.push((attr::metric(name, "sum"), Val::Float(s.sum)));
     }
-    for (event, n) in &agg.events {
+    for (event, n) in agg.events.iter() {
         u.add.push((attr::event(event), Val::Int(*n as i64)));
     }
     u.add.push((attr::COUNT.into(), Val::Int(agg.count as i64)));

@@ -159,7 +159,7 @@ fn decompression_is_capped() {
     );
     assert!(matches!(
         decode::decode(&gz, "k", Limits::default()),
-        Ok(Decoded::Units(u)) if u.len() == 1
+        Ok(d) if d.units().len() == 1
     ));
 }
 
@@ -219,12 +219,49 @@ proptest! {
             _ => vec![0x1f, 0x8b],
         };
         bytes.extend(data);
-        if let Ok(Decoded::Units(units)) = decode::decode(&bytes, "k", Limits::default()) {
-            for u in units {
-                if let Body::Json(b) = u.body {
-                    let _ = extract_default(&b);
+        if let Ok(d) = decode::decode(&bytes, "k", Limits::default()) {
+            for u in d.units() {
+                if let Body::Json(b) = &u.body {
+                    let _ = extract_default(b);
                 }
             }
         }
+    }
+}
+
+proptest! {
+    /// The fast `…Z` parser agrees with chrono's RFC 3339 parser (the oracle).
+    #[test]
+    fn utc_timestamps_parse_like_chrono(ms in -62_000_000_000_000i64..253_000_000_000_000, millis in any::<bool>(), offset in any::<bool>()) {
+        let t = chrono::DateTime::from_timestamp_millis(ms).expect("in range");
+        let text = if offset {
+            t.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).expect("offset"))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+        } else if millis {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        } else {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        let oracle = chrono::DateTime::parse_from_rfc3339(&text).map(|d| d.timestamp_millis()).ok();
+        prop_assert_eq!(function::extract::parse_time(&text), oracle, "{}", text);
+    }
+}
+
+#[test]
+fn malformed_utc_timestamps_are_not_accepted() {
+    for bad in [
+        "2024-13-01T00:00:00Z",
+        "2024-01-15T24:00:00Z",
+        "2024-01-15 10:30:00Z",
+        "2024-01-15T10:30:00.Z",
+        "2024-01-15T10:30:0xZ",
+    ] {
+        assert_eq!(
+            function::extract::parse_time(bad),
+            chrono::DateTime::parse_from_rfc3339(bad)
+                .map(|d| d.timestamp_millis())
+                .ok(),
+            "{bad}"
+        );
     }
 }
