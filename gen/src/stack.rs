@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::expr::{Input, cfg, file_archive, invoke, join, out, stack, to_json, var};
 use crate::iam::{Effect, PolicyDocument, Principal, Statement};
 use crate::program::{Program, Resource};
-use crate::settings::{Architecture, Settings, TransitionMinimumSize};
+use crate::settings::{Architecture, Settings};
 use crate::{Error, FUNCTION_ARCHIVE, PROJECT};
 
 /// Logical names of the program's resources and variables (used by `${…}` references).
@@ -751,17 +751,4 @@ fn alarms() -> Result<Group, Error> {
             ))
         })
         .collect()
-}
-
-/// Settings → the value each config key takes (used by the local stack to stay in step).
-pub fn resolved_architecture(settings: &Settings) -> &'static str {
-    match settings.lambda_architecture {
-        Architecture::X86_64 => "x86_64",
-        Architecture::Arm64 => "arm64",
-    }
-}
-
-/// Whether the archive's lifecycle transitions objects smaller than 128 KB.
-pub fn transitions_small_objects(settings: &Settings) -> bool {
-    settings.archive_transition_minimum_size == TransitionMinimumSize::VariesByStorageClass
 }

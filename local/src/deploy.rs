@@ -212,7 +212,7 @@ pub async fn deploy(
                 reason,
             })?;
         let p = resolved.as_object().cloned().unwrap_or_default();
-        let out = create(c, name, &res.ty, &p, &ctx).await?;
+        let out = create(c, name, &res.ty, &p).await?;
         match res.ty.as_str() {
             "aws:lambda:Function" => function = Some(function_spec(name, &p, &out)?),
             "aws:lambda:EventSourceMapping" => mapping = Some(mapping_spec(name, &p, &ctx)?),
@@ -343,13 +343,11 @@ async fn create(
     name: &str,
     ty: &str,
     p: &Map<String, Value>,
-    ctx: &Ctx,
 ) -> Result<Map<String, Value>, Error> {
     let region = &c.region;
     let str_of = |k: &str| p.get(k).map(s).unwrap_or_default();
     let int_of = |k: &str| p.get(k).and_then(Value::as_i64).unwrap_or_default();
     let bool_of = |k: &str| p.get(k).and_then(Value::as_bool).unwrap_or_default();
-    let _ = ctx;
     Ok(match ty {
         "aws:kms:Key" => {
             let k = c

@@ -232,11 +232,7 @@ pub async fn start(
     let stats = Arc::new(Stats::default());
     let checkpoints = Arc::new(Checkpoints::load(&state_dir.join("checkpoints.json")));
     let (metrics_tx, metrics_rx) = mpsc::unbounded_channel();
-    let mut tasks = vec![tokio::spawn(publish_metrics(
-        clients.clone(),
-        deployed.function.name.clone(),
-        metrics_rx,
-    ))];
+    let mut tasks = vec![tokio::spawn(publish_metrics(clients.clone(), metrics_rx))];
     tasks.push(tokio::spawn(publish_queue_depth(
         clients.clone(),
         spec.failure_queue_url.clone(),
@@ -688,12 +684,9 @@ impl Lane {
     }
 }
 
-async fn publish_metrics(
-    c: Clients,
-    function: String,
-    mut rx: mpsc::UnboundedReceiver<MetricDatum>,
-) {
-    let _ = function;
+/// Sends the mapping's metrics to CloudWatch in batches (Lambda's under `AWS/Lambda`, the
+/// queue depth under `AWS/SQS`).
+async fn publish_metrics(c: Clients, mut rx: mpsc::UnboundedReceiver<MetricDatum>) {
     while let Some(first) = rx.recv().await {
         let mut lambda = vec![first];
         let mut sqs = Vec::new();
