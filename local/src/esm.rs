@@ -93,7 +93,6 @@ impl Checkpoints {
 
 /// Records of one shard read but not yet done, in sequence order.
 struct Progress {
-    shard: String,
     pending: BTreeMap<SeqNo, bool>,
 }
 
@@ -251,7 +250,6 @@ pub async fn start(
     for shard in shards.shards() {
         let shard_id = shard.shard_id().to_owned();
         let progress = Arc::new(Mutex::new(Progress {
-            shard: shard_id.clone(),
             pending: BTreeMap::new(),
         }));
         let mut senders = Vec::new();
@@ -633,8 +631,7 @@ impl Lane {
         let seqs: Vec<&str> = recs.iter().map(|r| r.seq.as_str()).collect();
         let moved = self.progress.lock().await.done(&seqs);
         if let Some(cp) = moved {
-            let shard = self.progress.lock().await.shard.clone();
-            self.checkpoints.set(&shard, &cp).await;
+            self.checkpoints.set(&self.shard, &cp).await;
         }
     }
 
@@ -811,7 +808,6 @@ pub async fn redrive(
                     extra_env.clone(),
                     state_dir.join("logs").join(format!("{shard}-redrive.log")),
                     Arc::new(Mutex::new(Progress {
-                        shard: shard.clone(),
                         pending: BTreeMap::new(),
                     })),
                     Arc::new(Checkpoints::load(&state_dir.join("redrive-progress.json"))),
