@@ -9,7 +9,7 @@ use std::future::Future;
 use std::io::Write;
 
 use base64::Engine;
-use chrono::{DateTime, Datelike, SecondsFormat, Timelike};
+use chrono::{DateTime, Datelike, Timelike};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Serialize;
@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::Error;
 use crate::position::Position;
+use crate::store::iso_millis;
 
 /// Which prefix a line goes under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,12 +79,6 @@ struct Wire<'a> {
     reason: Option<&'a str>,
 }
 
-fn iso(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_else(|| ms.to_string())
-}
-
 /// Compact JSON for embedding: the bytes as they are unless they span lines.
 fn embed(json: &[u8]) -> Option<Box<RawValue>> {
     let text = std::str::from_utf8(json).ok()?;
@@ -94,7 +89,15 @@ fn embed(json: &[u8]) -> Option<Box<RawValue>> {
     RawValue::from_string(v.to_string()).ok()
 }
 
-impl Line<'_> {
+impl<'a> Line<'a> {
+    /// The same record as a rejected line with `reason`.
+    pub fn rejected(&self, reason: String) -> Line<'a> {
+        Line {
+            reason: Some(reason),
+            ..self.clone()
+        }
+    }
+
     /// Appends this line (and a newline) as JSON.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let b64 = |b: &[u8]| Some(base64::engine::general_purpose::STANDARD.encode(b));
@@ -103,7 +106,7 @@ impl Line<'_> {
             sequence_number: self.pos.seq.as_str(),
             sub_sequence_number: self.pos.sub,
             partition_key: self.partition_key,
-            approximate_arrival_timestamp: iso(self.arrival_ms),
+            approximate_arrival_timestamp: iso_millis(self.arrival_ms),
             data: None,
             message: None,
             log_timestamp: None,
@@ -117,7 +120,7 @@ impl Line<'_> {
             },
             Payload::Log { message, time_ms } => {
                 wire.message = Some(message);
-                wire.log_timestamp = Some(iso(*time_ms));
+                wire.log_timestamp = Some(iso_millis(*time_ms));
             }
             Payload::Bytes(b) => wire.data_base64 = b64(b),
         }
@@ -151,7 +154,7 @@ pub fn hour_prefix(arrival_ms: i64) -> String {
 }
 
 /// Groups a shard's lines (in shard order) into objects by kind and arrival hour.
-pub fn objects(shard_id: &str, lines: &[Line<'_>]) -> Vec<Object> {
+pub fn objects(shard_id: &str, lines: &[Line<'_>]) -> std::io::Result<Vec<Object>> {
     let mut groups: std::collections::BTreeMap<(Kind, String), Vec<&Line<'_>>> = Default::default();
     for l in lines {
         let kind = if l.reason.is_some() {
@@ -164,32 +167,35 @@ pub fn objects(shard_id: &str, lines: &[Line<'_>]) -> Vec<Object> {
             .or_default()
             .push(l);
     }
-    groups
-        .into_iter()
-        .filter_map(|((kind, hour), ls)| {
-            let first = ls.iter().map(|l| &l.pos).min()?.clone();
-            let last = ls.iter().map(|l| &l.pos).max()?.clone();
-            let mut raw = Vec::with_capacity(ls.len() * 160);
-            for l in &ls {
-                l.write_to(&mut raw);
-            }
-            let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 3), Compression::fast());
-            gz.write_all(&raw).ok()?;
-            let body = gz.finish().ok()?;
-            let key = format!(
-                "{}{hour}{shard_id}-{}-{}.ndjson.gz",
-                kind.prefix(),
-                first.seq.as_str(),
-                last.seq.as_str()
-            );
-            Some(Object {
-                key,
-                first,
-                body,
-                lines: ls.len(),
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(groups.len());
+    for ((kind, hour), ls) in groups {
+        let (Some(first), Some(last)) = (
+            ls.iter().map(|l| &l.pos).min().cloned(),
+            ls.iter().map(|l| &l.pos).max().cloned(),
+        ) else {
+            continue;
+        };
+        let mut raw = Vec::with_capacity(ls.len() * 160);
+        for l in &ls {
+            l.write_to(&mut raw);
+        }
+        let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 3), Compression::fast());
+        gz.write_all(&raw)?;
+        let body = gz.finish()?;
+        let key = format!(
+            "{}{hour}{shard_id}-{}-{}.ndjson.gz",
+            kind.prefix(),
+            first.seq.as_str(),
+            last.seq.as_str()
+        );
+        out.push(Object {
+            key,
+            first,
+            body,
+            lines: ls.len(),
+        });
+    }
+    Ok(out)
 }
 
 /// The archive bucket, as the function uses it.

@@ -1,14 +1,17 @@
 //! AWS SDK adapters for the archive and metrics stores, built once per container.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::archive::ArchiveStore;
+use crate::error::BoxError;
 use crate::handler::Processor;
-use crate::store::{ItemState, MetricsStore, Outcome, Update, Val, attr};
+use crate::store::{Av, Item, MetricsStore, Outcome, Page, Write, attr, condition};
 use crate::{Config, Error};
 
 /// S3 archive bucket.
@@ -44,73 +47,138 @@ pub struct DynamoMetrics {
     pub table: String,
 }
 
-fn to_av(v: &Val) -> AttributeValue {
+/// An item attribute value as the SDK sends it.
+pub fn to_attribute(v: &Av) -> AttributeValue {
     match v {
-        Val::Int(i) => AttributeValue::N(i.to_string()),
-        Val::Float(f) => AttributeValue::N(f.to_string()),
-        Val::Str(s) => AttributeValue::S(s.clone()),
+        Av::S(s) => AttributeValue::S(s.clone()),
+        Av::N(n) => AttributeValue::N(n.clone()),
+        Av::Bool(b) => AttributeValue::Bool(*b),
+        Av::M(m) => AttributeValue::M(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_attribute(v)))
+                .collect(),
+        ),
     }
 }
 
-/// Reads an item's attributes with serde_dynamo; attributes of other shapes are ignored.
-pub fn state_of(item: Option<&HashMap<String, AttributeValue>>) -> ItemState {
-    ItemState {
-        attrs: item.filter(|i| !i.is_empty()).map(|i| {
-            i.iter()
-                .filter_map(|(k, v)| {
-                    serde_dynamo::from_attribute_value::<_, Val>(v.clone())
-                        .ok()
-                        .map(|v| (k.clone(), v))
-                })
-                .collect::<BTreeMap<_, _>>()
-        }),
-    }
+/// An SDK attribute value as an item value (`None` for types the table never holds).
+pub fn from_attribute(v: &AttributeValue) -> Option<Av> {
+    Some(match v {
+        AttributeValue::S(s) => Av::S(s.clone()),
+        AttributeValue::N(n) => Av::N(n.clone()),
+        AttributeValue::Bool(b) => Av::Bool(*b),
+        AttributeValue::M(m) => Av::M(
+            m.iter()
+                .filter_map(|(k, v)| from_attribute(v).map(|v| (k.clone(), v)))
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
+/// Reads an SDK item as a page.
+pub fn page_of(item: &HashMap<String, AttributeValue>) -> Result<Page, String> {
+    let item: Item = item
+        .iter()
+        .filter_map(|(k, v)| from_attribute(v).map(|v| (k.clone(), v)))
+        .collect();
+    Page::from_item(&item)
+}
+
+/// Whether an SDK error is DynamoDB refusing the request as invalid (never transient).
+fn refused<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<String> {
+    let meta = e.as_service_error()?;
+    (meta.code() == Some("ValidationException"))
+        .then(|| meta.message().unwrap_or("ValidationException").to_owned())
 }
 
 impl DynamoMetrics {
-    /// The `UpdateItem` request for an update (request shape is tested without network).
-    pub fn request(
-        &self,
-        u: &Update,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        let e = u.expressions();
-        let mut req = self
+    /// The `PutItem` request for a page write (request shape is tested without network).
+    pub fn request(&self, w: &Write) -> PutItemFluentBuilder {
+        let item: HashMap<String, AttributeValue> = w
+            .page
+            .to_item()
+            .iter()
+            .map(|(k, v)| (k.clone(), to_attribute(v)))
+            .collect();
+        let req = self
             .client
-            .update_item()
+            .put_item()
             .table_name(&self.table)
-            .key(
-                attr::PARTITION_KEY,
-                AttributeValue::S(u.partition_key.clone()),
-            )
-            .key(attr::WINDOW, AttributeValue::S(u.window.clone()))
-            .update_expression(e.update)
-            .condition_expression(e.condition)
-            .return_values(ReturnValue::AllNew)
+            .set_item(Some(item))
+            .condition_expression(condition(w))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        for (p, n) in e.names {
-            req = req.expression_attribute_names(p, n);
+        match w.expected {
+            Some(v) => req
+                .expression_attribute_names("#v", attr::VERSION)
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+            None => req.expression_attribute_names("#pk", attr::PARTITION_KEY),
         }
-        for (p, v) in &e.values {
-            req = req.expression_attribute_values(p, to_av(v));
-        }
-        req
     }
 }
 
 impl MetricsStore for DynamoMetrics {
-    async fn update(&self, u: &Update) -> Result<Outcome, Error> {
-        match self.request(u).send().await {
-            Ok(out) => Ok(Outcome::Applied(state_of(out.attributes()))),
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Ok(Outcome::Conflict(state_of(c.item())))
+    async fn put(&self, w: &Write) -> Result<Outcome, Error> {
+        let name = || format!("{} {}", w.page.entity, w.page.sort_key());
+        match self.request(w).send().await {
+            Ok(_) => Ok(Outcome::Applied),
+            Err(err) => {
+                if let Some(PutItemError::ConditionalCheckFailedException(c)) =
+                    err.as_service_error()
+                {
+                    let current = c.item().map(page_of).transpose();
+                    return current.map(Outcome::Conflict).map_err(|e| Error::Metrics {
+                        item: name(),
+                        source: e.into(),
+                    });
                 }
-                _ => Err(Error::Metrics {
-                    item: format!("{} {}", u.partition_key, u.window),
+                if let Some(message) = refused(&err) {
+                    return Err(Error::MetricsRejected {
+                        item: name(),
+                        message,
+                    });
+                }
+                Err(Error::Metrics {
+                    item: name(),
                     source: Box::new(aws_sdk_dynamodb::Error::from(err)),
-                }),
-            },
+                })
+            }
         }
+    }
+
+    async fn load(&self, entity: &str, window: &str) -> Result<Vec<Page>, Error> {
+        let failed = |source: BoxError| Error::Metrics {
+            item: format!("{entity} {window}"),
+            source,
+        };
+        let mut pages = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#pk", attr::PARTITION_KEY)
+                .expression_attribute_names("#sk", attr::SORT_KEY)
+                .expression_attribute_values(":pk", AttributeValue::S(entity.to_owned()))
+                .expression_attribute_values(":from", AttributeValue::S(window.to_owned()))
+                .expression_attribute_values(":to", AttributeValue::S(format!("{window}$")))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed(Box::new(aws_sdk_dynamodb::Error::from(e))))?;
+            for item in out.items() {
+                pages.push(page_of(item).map_err(|e| failed(e.into()))?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        pages.sort_by_key(|p| p.index);
+        Ok(pages)
     }
 }
 

@@ -55,6 +55,8 @@ pub struct Config {
     pub rules: Rules,
     pub limits: Limits,
     pub concurrency: usize,
+    /// Bytes of marks a metrics page takes before the next page does (not an env var).
+    pub marks_budget: usize,
 }
 
 impl Config {
@@ -121,6 +123,7 @@ impl Config {
             },
             limits: Limits { max_decompressed },
             concurrency,
+            marks_budget: crate::store::page::MARKS_BUDGET_BYTES,
         })
     }
 }

@@ -28,6 +28,9 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The table refused a write as invalid (`ValidationException`): retrying cannot help.
+    #[error("metrics table refused {item}: {message}")]
+    MetricsRejected { item: String, message: String },
     /// An item kept changing under the function (more conflicts than attempts).
     #[error("metrics item {item} still contended after {attempts} attempts")]
     Contended { item: String, attempts: u32 },
@@ -46,7 +49,7 @@ impl Error {
     /// The error's kind.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config(_) | Error::Event(_) => ErrorKind::Fatal,
+            Error::Config(_) | Error::Event(_) | Error::MetricsRejected { .. } => ErrorKind::Fatal,
             Error::Archive { .. } | Error::Metrics { .. } | Error::Contended { .. } => {
                 ErrorKind::Retryable
             }

@@ -33,6 +33,9 @@ impl Default for Rules {
     }
 }
 
+/// Longest id kept as an entity, in UTF-8 bytes (DynamoDB's partition key limit).
+pub const MAX_ID_BYTES: usize = crate::store::item::MAX_PARTITION_KEY_BYTES;
+
 /// Largest metric magnitude kept; larger values are ignored (DynamoDB numbers keep 38 digits).
 pub const MAX_METRIC: f64 = 1e15;
 
@@ -43,6 +46,9 @@ pub struct Observation<'a> {
     pub event_time_ms: i64,
     /// The record's own time was missing, unparsable or out of bounds.
     pub time_fallback: bool,
+    /// An id field was present but not a valid key value (empty or over
+    /// [`MAX_ID_BYTES`]), so a later id field or the partition key names the entity.
+    pub id_fallback: bool,
     pub metrics: Vec<(Cow<'a, str>, f64)>,
     pub events: Vec<Cow<'a, str>>,
     /// A CloudWatch Logs line that was not JSON.
@@ -80,6 +86,7 @@ pub fn extract<'a>(
     let mut acc = Acc {
         rules,
         id: None,
+        invalid_id: false,
         time: None,
         metrics: Vec::new(),
         events: Vec::new(),
@@ -88,6 +95,7 @@ pub fn extract<'a>(
     let seed = Root { acc: &mut acc };
     seed.deserialize(&mut de).map_err(|e| classify(e, rules))?;
     de.end().map_err(|e| ExtractError::Json(e.to_string()))?;
+    let id_fallback = acc.id.is_none() && acc.invalid_id;
     let entity = acc
         .id
         .map_or(Cow::Borrowed(env.partition_key), |(_, id)| id);
@@ -106,6 +114,7 @@ pub fn extract<'a>(
         entity,
         event_time_ms,
         time_fallback,
+        id_fallback,
         metrics: acc.metrics,
         events: acc.events,
         log_line: false,
@@ -118,6 +127,7 @@ pub fn log_line<'a>(env: Envelope<'a>) -> Observation<'a> {
         entity: Cow::Borrowed(env.partition_key),
         event_time_ms: env.default_time_ms.unwrap_or(env.arrival_ms),
         time_fallback: env.default_time_ms.is_none(),
+        id_fallback: false,
         metrics: Vec::new(),
         events: Vec::new(),
         log_line: true,
@@ -142,6 +152,8 @@ struct Acc<'a, 'r> {
     rules: &'r Rules,
     /// The id found so far with the index of its field in `rules.id_fields` (lower wins).
     id: Option<(usize, Cow<'a, str>)>,
+    /// An id field held a value that cannot be a key (empty or too long).
+    invalid_id: bool,
     time: Option<i64>,
     metrics: Vec<(Cow<'a, str>, f64)>,
     events: Vec<Cow<'a, str>>,
@@ -182,6 +194,10 @@ impl<'a> Acc<'a, '_> {
     }
 
     fn set_id(&mut self, index: usize, id: Cow<'a, str>) {
+        if id.is_empty() || id.len() > MAX_ID_BYTES {
+            self.invalid_id = true;
+            return;
+        }
         if self.id.as_ref().is_none_or(|(best, _)| index <= *best) {
             self.id = Some((index, id));
         }

@@ -1,65 +1,87 @@
-//! One Kinesis batch: decode, archive, then count exactly once; report partial failures.
+//! One Kinesis batch (I/O only): per shard, archive every line, then count each item
+//! exactly once; quarantine what the table refuses; report partial failures.
 //!
 //! Order per shard: every record is archived (raw or rejected) before anything is counted,
 //! so whatever is counted is archived. If an archive object fails, records from that
 //! object's first position on are not counted and the batch reports that record as the
-//! first failure (Lambda checkpoints before it and retries from it). Metrics items are
-//! written concurrently; a failed item reports its earliest record. Records after the
-//! failure that were already counted are skipped on the retry by the items' high-water
-//! marks, so going on never double-counts.
+//! first failure (Lambda checkpoints before it and retries from it). Items are written
+//! concurrently; an item that fails transiently reports its earliest record. Records after
+//! the failure that were already counted are skipped on the retry by the pages' marks.
+//! A deterministic refusal by the table (`ValidationException`) is not retried: those
+//! records go to `rejected/` with the service's message and the batch goes on.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use futures::stream::{self, StreamExt};
 
-use crate::aggregate::{WindowKey, key_of};
-use crate::archive::{self, ArchiveStore, Line, Payload};
-use crate::decode::{self, Body, Decoded};
-use crate::extract::{self, Envelope};
+use crate::aggregate::WindowKey;
+use crate::archive::{self, ArchiveStore, Line};
+use crate::batch::{self, Rec, Summary};
 use crate::position::{Position, SeqNo};
-use crate::store::{self, ItemState, Marked, MetricsStore, Outcome};
+use crate::store::{self, Marked, MetricsStore, Outcome, PageSettings, View};
 use crate::{Config, Error};
 
-/// Attempts at one item before giving up on contention.
+/// Rounds of planning and writing one item before giving up on contention.
 pub const MAX_ATTEMPTS: u32 = 8;
-/// Items whose last-known state is kept between invocations of a warm container.
+/// Items whose last-known pages are kept between invocations of a warm container.
 const CACHE_LIMIT: usize = 50_000;
 
-/// Counters of one batch (logged as one line and as EMF metrics).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    pub kinesis_records: u64,
-    pub user_records: u64,
-    pub counted: u64,
-    pub rejected: u64,
-    pub duplicates: u64,
-    pub control_messages: u64,
-    pub time_fallbacks: u64,
-    pub objects: u64,
-    pub items: u64,
-    pub conflicts: u64,
-    pub failed_shards: u64,
+/// Delay between contended rounds: full jitter over an exponentially growing cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
 }
 
-/// The processor: configuration, stores and a cache of item states.
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Backoff {
+    /// No delay (tests of schedules that are not about timing).
+    pub const NONE: Backoff = Backoff {
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+
+    /// The delay before round `attempt + 1`: uniform in [0, min(max, base · 2^attempt)].
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max);
+        cap.mul_f64(fastrand::f64())
+    }
+}
+
+/// The processor: configuration, stores and a cache of item pages.
 #[derive(Debug)]
 pub struct Processor<A, M> {
     pub config: Config,
+    pub backoff: Backoff,
     archive: A,
     metrics: M,
-    cache: Mutex<HashMap<WindowKey, ItemState>>,
+    cache: Mutex<HashMap<WindowKey, View>>,
 }
 
-/// A Kinesis record with its position fields checked.
-struct Rec<'a> {
-    seq: SeqNo,
-    partition_key: &'a str,
-    arrival_ms: i64,
-    data: &'a [u8],
+/// What writing one item did.
+#[derive(Debug, Default)]
+struct ItemOutcome {
+    counted: u64,
+    duplicates: u64,
+    conflicts: u64,
+    pages: u64,
+    /// Records the table refused, with its message.
+    refused: Vec<(usize, String)>,
 }
 
 impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
@@ -67,6 +89,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
     pub fn new(config: Config, archive: A, metrics: M) -> Self {
         Self {
             config,
+            backoff: Backoff::default(),
             archive,
             metrics,
             cache: Mutex::new(HashMap::new()),
@@ -128,87 +151,76 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                 })
             })
             .collect::<Result<_, Error>>()?;
-        let decoded: Vec<Result<Decoded<'_>, decode::Rejection>> = recs
-            .iter()
-            .map(|r| decode::decode(r.data, r.partition_key, cfg.limits))
-            .collect();
+        let decoded = batch::decode_all(&recs, cfg);
+        let classified = batch::classify(shard, &recs, &decoded, cfg, summary);
 
-        let mut lines: Vec<Line<'_>> = Vec::new();
-        let mut marked: Vec<Marked<'_>> = Vec::new();
-        for (r, d) in recs.iter().zip(&decoded) {
-            let mark = format!("{shard}.{}", r.partition_key);
-            let line = |sub, pk, payload, reason| line_of(shard, r, sub, pk, payload, reason);
-            let units = match d {
-                Ok(d @ (Decoded::One(_) | Decoded::Units(_))) => d.units(),
-                Ok(Decoded::Control) => {
-                    summary.control_messages += 1;
-                    lines.push(line(0, r.partition_key, Payload::Bytes(r.data), None));
-                    continue;
+        // 1. Archive everything; a failed object stops counting at its first record.
+        let mut failed = self.put_objects(shard, &classified.lines, summary).await;
+
+        // 2. Count what is archived, item by item.
+        let items = classified.items(failed.as_ref(), cfg.window_secs);
+        summary.items += items.len() as u64;
+        let writes = stream::iter(items.into_iter().map(|(key, recs)| async move {
+            let r = self.write_item(&key, &recs).await;
+            (recs, r)
+        }))
+        .buffer_unordered(cfg.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+        let mut refused: Vec<(&Marked<'_>, String)> = Vec::new();
+        for (recs, r) in writes {
+            match r {
+                Ok(o) => {
+                    summary.counted += o.counted;
+                    summary.duplicates += o.duplicates;
+                    summary.conflicts += o.conflicts;
+                    summary.pages_written += o.pages;
+                    refused.extend(o.refused.into_iter().map(|(i, m)| (recs[i], m)));
                 }
-                Err(rejection) => {
-                    summary.rejected += 1;
-                    let reason = Some(rejection.to_string());
-                    lines.push(line(0, r.partition_key, Payload::Bytes(r.data), reason));
-                    continue;
-                }
-            };
-            for u in units {
-                summary.user_records += 1;
-                let env = Envelope {
-                    partition_key: &u.partition_key,
-                    arrival_ms: r.arrival_ms,
-                    default_time_ms: None,
-                };
-                let (payload, extracted) = match &u.body {
-                    Body::Json(bytes) => (
-                        Payload::Json(bytes),
-                        extract::extract(bytes, env, &cfg.rules),
-                    ),
-                    Body::Log { message, time_ms } => {
-                        let env = Envelope {
-                            default_time_ms: Some(*time_ms),
-                            ..env
-                        };
-                        let payload = Payload::Log {
-                            message,
-                            time_ms: *time_ms,
-                        };
-                        let obs = if message.trim_start().starts_with('{') {
-                            extract::extract(message.as_bytes(), env, &cfg.rules)
-                                .unwrap_or_else(|_| extract::log_line(env))
-                        } else {
-                            extract::log_line(env)
-                        };
-                        (payload, Ok(obs))
-                    }
-                };
-                match extracted {
-                    Ok(obs) => {
-                        summary.time_fallbacks += u64::from(obs.time_fallback);
-                        lines.push(line(u.sub, &u.partition_key, payload, None));
-                        marked.push(Marked {
-                            mark: mark.clone(),
-                            pos: Position {
-                                seq: r.seq.clone(),
-                                sub: u.sub,
-                            },
-                            obs,
-                        });
-                    }
-                    Err(e) => {
-                        summary.rejected += 1;
-                        let raw = match payload {
-                            Payload::Json(b) => Payload::Bytes(b),
-                            other => other,
-                        };
-                        lines.push(line(u.sub, &u.partition_key, raw, Some(e.to_string())));
+                Err(e) => {
+                    tracing::warn!(error = %e, shard, "metrics update failed");
+                    if let Some(p) = recs.iter().map(|m| m.pos.clone()).min() {
+                        failed = Some(failed.map_or(p.clone(), |f| f.min(p)));
                     }
                 }
             }
         }
 
-        // 1. Archive everything; a failed object stops counting at its first record.
-        let objects = archive::objects(shard, &lines);
+        // 3. Quarantine what the table refused, with its message.
+        if !refused.is_empty() {
+            summary.refused += refused.len() as u64;
+            summary.rejected += refused.len() as u64;
+            let lines: Vec<Line<'_>> = refused
+                .iter()
+                .filter_map(|(m, message)| {
+                    let line = classified.lines.iter().find(|l| l.pos == m.pos)?;
+                    let reason = format!("metrics table refused the item: {message}");
+                    tracing::warn!(shard, position = %m.pos, %reason, "record quarantined");
+                    Some(line.rejected(reason))
+                })
+                .collect();
+            if let Some(p) = self.put_objects(shard, &lines, summary).await {
+                // Not quarantined yet: retry the batch from there (the refusal repeats).
+                failed = Some(failed.map_or(p.clone(), |f| f.min(p)));
+            }
+        }
+        Ok(failed.map(|p| p.seq))
+    }
+
+    /// Puts the objects of `lines`; the earliest first position of a failed object.
+    async fn put_objects(
+        &self,
+        shard: &str,
+        lines: &[Line<'_>],
+        summary: &mut Summary,
+    ) -> Option<Position> {
+        let objects = match archive::objects(shard, lines) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, shard, "archive objects could not be built");
+                return lines.iter().map(|l| l.pos.clone()).min();
+            }
+        };
         summary.objects += objects.len() as u64;
         let puts = stream::iter(objects.into_iter().map(|o| async move {
             let first = o.first.clone();
@@ -217,7 +229,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                 .await
                 .map_err(|e| (first, e))
         }))
-        .buffer_unordered(cfg.concurrency)
+        .buffer_unordered(self.config.concurrency)
         .collect::<Vec<_>>()
         .await;
         let mut failed: Option<Position> = None;
@@ -227,71 +239,96 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                 failed = Some(failed.map_or(first.clone(), |f| f.min(first)));
             }
         }
-
-        // 2. Count what is archived, one conditional update per item.
-        let mut items: BTreeMap<WindowKey, Vec<&Marked<'_>>> = BTreeMap::new();
-        for m in &marked {
-            if failed.as_ref().is_none_or(|f| &m.pos < f) {
-                items
-                    .entry(key_of(&m.obs, cfg.window_secs))
-                    .or_default()
-                    .push(m);
-            }
-        }
-        summary.items += items.len() as u64;
-        let writes = stream::iter(items.into_iter().map(|(key, recs)| async move {
-            let earliest = recs.iter().map(|m| m.pos.clone()).min();
-            let r = self.write_item(&key, &recs).await;
-            (earliest, r)
-        }))
-        .buffer_unordered(cfg.concurrency)
-        .collect::<Vec<_>>()
-        .await;
-        for (earliest, r) in writes {
-            match r {
-                Ok((counted, duplicates, conflicts)) => {
-                    summary.counted += counted;
-                    summary.duplicates += duplicates;
-                    summary.conflicts += conflicts;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, shard, "metrics update failed");
-                    if let Some(p) = earliest {
-                        failed = Some(failed.map_or(p.clone(), |f| f.min(p)));
-                    }
-                }
-            }
-        }
-        Ok(failed.map(|p| p.seq))
+        failed
     }
 
-    /// Adds `recs` to one item: plan from the last known state, retry on conflict.
-    /// Returns (records counted, duplicates skipped, conflicts seen).
+    /// Counts `recs` (one item) exactly once: plan from the known pages, write, learn from
+    /// conflicts, back off, re-plan.
     async fn write_item(
         &self,
         key: &WindowKey,
         recs: &[&Marked<'_>],
-    ) -> Result<(u64, u64, u64), Error> {
-        let cfg = &self.config;
-        let mut state = self
+    ) -> Result<ItemOutcome, Error> {
+        let settings = PageSettings {
+            window_secs: self.config.window_secs,
+            ttl_days: self.config.ttl_days,
+            marks_budget: self.config.marks_budget,
+        };
+        let mut view = self
             .cache
             .lock()
             .ok()
             .and_then(|c| c.get(key).cloned())
             .unwrap_or_default();
+        let mut done = vec![false; recs.len()];
+        let mut out = ItemOutcome::default();
         for attempt in 0..MAX_ATTEMPTS {
-            let plan = store::plan(key, &state, recs, cfg.window_secs, cfg.ttl_days);
-            let Some(update) = plan.update else {
-                return Ok((0, plan.duplicates, u64::from(attempt)));
-            };
-            match self.metrics.update(&update).await? {
-                Outcome::Applied(new) => {
-                    self.remember(key, new);
-                    let counted = recs.len() as u64 - plan.duplicates;
-                    return Ok((counted, plan.duplicates, u64::from(attempt)));
-                }
-                Outcome::Conflict(current) => state = current,
+            let pending: Vec<usize> = (0..recs.len()).filter(|&i| !done[i]).collect();
+            let sub: Vec<&Marked<'_>> = pending.iter().map(|&i| recs[i]).collect();
+            let plan = store::plan(key, &view, &sub, settings);
+            for d in plan.duplicates {
+                done[pending[d]] = true;
+                out.duplicates += 1;
             }
+            if plan.writes.is_empty() {
+                self.remember(key, view);
+                return Ok(out);
+            }
+            let results =
+                futures::future::join_all(plan.writes.iter().map(|w| self.metrics.put(w))).await;
+            let (mut contended, mut reload, mut error) = (false, false, None);
+            for (w, r) in plan.writes.into_iter().zip(results) {
+                let index = w.page.index;
+                match r {
+                    Ok(Outcome::Applied) => {
+                        out.pages += 1;
+                        out.counted += w.records.len() as u64;
+                        for i in w.records {
+                            done[pending[i]] = true;
+                        }
+                        view.learn(index, Some(w.page));
+                    }
+                    Ok(Outcome::Conflict(current)) => {
+                        contended = true;
+                        out.conflicts += 1;
+                        reload |= current.as_ref().is_some_and(|p| p.full);
+                        view.learn(index, current);
+                    }
+                    Err(Error::MetricsRejected { message, .. }) => {
+                        for i in w.records {
+                            done[pending[i]] = true;
+                            out.refused.push((pending[i], message.clone()));
+                        }
+                    }
+                    Err(e) => error = Some(e),
+                }
+            }
+            if let Some(e) = error {
+                self.remember(key, view);
+                return Err(e);
+            }
+            if reload {
+                let label = store::window_label(key.window_start_ms);
+                let pages = self.metrics.load(&key.entity, &label).await?;
+                view = View {
+                    pages: pages
+                        .into_iter()
+                        .enumerate()
+                        .take_while(|(i, p)| p.index as usize == *i)
+                        .map(|(_, p)| p)
+                        .collect(),
+                };
+            }
+            if contended {
+                let delay = self.backoff.delay(attempt);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        if done.iter().all(|d| *d) {
+            self.remember(key, view);
+            return Ok(out);
         }
         Err(Error::Contended {
             item: format!(
@@ -303,34 +340,13 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
         })
     }
 
-    fn remember(&self, key: &WindowKey, state: ItemState) {
+    fn remember(&self, key: &WindowKey, view: View) {
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            cache.insert(key.clone(), state);
+            cache.insert(key.clone(), view);
         }
-    }
-}
-
-fn line_of<'a>(
-    shard: &'a str,
-    r: &Rec<'a>,
-    sub: u32,
-    partition_key: &'a str,
-    payload: Payload<'a>,
-    reason: Option<String>,
-) -> Line<'a> {
-    Line {
-        shard_id: shard,
-        pos: Position {
-            seq: r.seq.clone(),
-            sub,
-        },
-        partition_key,
-        arrival_ms: r.arrival_ms,
-        payload,
-        reason,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The Kinesis → S3/DynamoDB processor: a pure decode/extract/aggregate/plan core and thin
 //! adapters for the AWS SDK and the Lambda runtime.
 //!
-//! * pure: [`decode`] (formats), [`kpl`], [`extract`], [`aggregate`], [`store`] (item plans),
+//! * pure: [`decode`] (formats), [`kpl`], [`extract`], [`batch`] (a shard's records →
+//!   lines and observations), [`aggregate`], [`store`] (pages, plans, DynamoDB limits),
 //!   [`archive`] (objects and keys), [`position`];
 //! * edges: [`handler`] (one batch, generic over [`archive::ArchiveStore`] and
 //!   [`store::MetricsStore`]), [`aws`] (SDK adapters), [`telemetry`] (logs and EMF).
@@ -9,6 +10,7 @@
 pub mod aggregate;
 pub mod archive;
 pub mod aws;
+pub mod batch;
 pub mod config;
 pub mod decode;
 pub mod error;

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::handler::Summary;
+use crate::batch::Summary;
 
 /// JSON logs to stdout, filtered by `RUST_LOG` (default `info`).
 pub fn init() {

@@ -25,6 +25,7 @@ fn arb_obs() -> impl Strategy<Value = Observation<'static>> {
             entity: Cow::Owned(e.to_owned()),
             event_time_ms: T0_MS + dt,
             time_fallback: false,
+            id_fallback: false,
             // Quarter steps: exact in f64, so sums are exact in any order.
             metrics: m
                 .into_iter()

@@ -2,17 +2,15 @@
 
 use std::sync::atomic::Ordering;
 
-use function::store::Val;
+use function::store::{Av, Dec, iso_millis};
 use serde_json::Value;
 
-use crate::support::{block_on, fixture, processor};
+use crate::support::{block_on, fixture, processor, totals};
 
-fn num(v: Option<&Val>) -> f64 {
-    match v {
-        Some(Val::Int(i)) => *i as f64,
-        Some(Val::Float(f)) => *f,
-        other => panic!("not a number: {other:?}"),
-    }
+fn num(v: Option<&Av>) -> f64 {
+    v.and_then(Av::as_n)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a number: {v:?}"))
 }
 
 #[test]
@@ -35,29 +33,34 @@ fn sensor_and_clickstream_batch_is_archived_and_aggregated() {
         keys[0]
     );
 
-    let items = table.snapshot();
+    let items = totals(&table);
     let s1 = &items[&("sensor-001".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
-    assert_eq!(num(s1.get("count")), 2.0);
-    assert_eq!(num(s1.get("metric.temperature.sum")), 50.0);
-    assert_eq!(num(s1.get("metric.temperature.min")), 24.5);
-    assert_eq!(num(s1.get("metric.temperature.max")), 25.5);
-    assert_eq!(num(s1.get("metric.humidity.count")), 2.0);
+    let t = &s1.metrics["temperature"];
+    assert_eq!(s1.count, 2);
     assert_eq!(
-        s1.get("first_event"),
-        Some(&Val::Str("2024-01-15T10:30:00.000Z".into()))
+        (t.sum, t.min, t.max),
+        (
+            Dec::parse("50").expect("n"),
+            Dec::parse("24.5").expect("n"),
+            Dec::parse("25.5").expect("n")
+        )
     );
-    assert_eq!(
-        s1.get("last_event"),
-        Some(&Val::Str("2024-01-15T10:30:30.000Z".into()))
-    );
-    // TTL: window end + 90 days.
-    assert_eq!(num(s1.get("ttl")), (1_705_314_660 + 90 * 86_400) as f64);
+    assert_eq!(s1.metrics["humidity"].count, 2);
+    assert_eq!(iso_millis(s1.first_event_ms), "2024-01-15T10:30:00.000Z");
+    assert_eq!(iso_millis(s1.last_event_ms), "2024-01-15T10:30:30.000Z");
+    // TTL: window end + 90 days, on the item as DynamoDB's TTL reads it.
+    let raw = table.snapshot();
+    let item = &raw[&("sensor-001".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
+    assert_eq!(num(item.get("ttl")), (1_705_314_660 + 90 * 86_400) as f64);
     let next = &items[&("sensor-001".to_owned(), "2024-01-15T10:31:00Z".to_owned())];
-    assert_eq!(num(next.get("count")), 1.0);
+    assert_eq!(next.count, 1);
     let user = &items[&("user-42".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
-    assert_eq!(num(user.get("event.page_view")), 1.0);
-    assert_eq!(num(user.get("event.add_to_cart")), 1.0);
-    assert_eq!(num(user.get("metric.session.durationMs.sum")), 2401.0);
+    assert_eq!(user.events["page_view"], 1);
+    assert_eq!(user.events["add_to_cart"], 1);
+    assert_eq!(
+        user.metrics["session.durationMs"].sum,
+        Dec::parse("2401").expect("n")
+    );
     assert_eq!(items.len(), 5);
 }
 

@@ -1,120 +1,179 @@
 //! Request shapes of the SDK adapters, asserted with aws-smithy-mocks (no network).
 
-use std::collections::BTreeMap;
-
-use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_smithy_mocks::{mock, mock_client};
 use function::aggregate::WindowKey;
 use function::archive::ArchiveStore;
-use function::aws::{DynamoMetrics, S3Archive};
-use function::store::{self, ItemState, Marked, MetricsStore, Outcome};
+use function::aws::{DynamoMetrics, S3Archive, to_attribute};
+use function::store::{self, Marked, MetricsStore, Outcome, PageSettings, View, Write};
 
 use crate::support::{T0_MS, block_on, extract_default};
 
-fn plan_for_new_item() -> store::Update {
-    let json =
-        br#"{"sensorId":"sensor-001","temperature":25.5,"timestamp":"2024-01-15T10:30:00Z"}"#;
-    let obs = extract_default(json).expect("valid");
-    let marked = Marked {
-        mark: "shardId-000000000000.sensor-001".into(),
-        pos: function::position::Position::parse("49568167373333333333:0").expect("pos"),
-        obs,
-    };
-    let key = WindowKey {
+const SETTINGS: PageSettings = PageSettings {
+    window_secs: 60,
+    ttl_days: 90,
+    marks_budget: function::store::page::MARKS_BUDGET_BYTES,
+};
+
+fn key() -> WindowKey {
+    WindowKey {
         entity: "sensor-001".into(),
         window_start_ms: T0_MS,
+    }
+}
+
+fn plan_on(view: &View) -> store::Plan {
+    let json =
+        br#"{"sensorId":"sensor-001","temperature":25.5,"timestamp":"2024-01-15T10:30:00Z"}"#;
+    let marked = Marked {
+        shard: "shardId-000000000000",
+        key: "sensor-001",
+        pos: function::position::Position::parse("49568167373333333333:0").expect("pos"),
+        obs: extract_default(json).expect("valid"),
     };
-    store::plan(&key, &ItemState::absent(), &[&marked], 60, 90)
-        .update
-        .expect("something to write")
+    store::plan(&key(), view, &[&marked], SETTINGS)
+}
+
+fn write_for_new_item() -> Write {
+    plan_on(&View::default()).writes.remove(0)
+}
+
+fn store_with(client: aws_sdk_dynamodb::Client) -> DynamoMetrics {
+    DynamoMetrics {
+        client,
+        table: "metrics-dev".into(),
+    }
 }
 
 #[test]
-fn update_item_request_is_conditional_and_returns_state() {
-    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+fn a_new_page_is_a_put_conditioned_on_absence() {
+    let rule = mock!(aws_sdk_dynamodb::Client::put_item)
         .match_requests(|r| {
-            let names = r.expression_attribute_names().cloned().unwrap_or_default();
-            let named = |n: &str| names.values().any(|v| v == n);
+            let item = r.item().cloned().unwrap_or_default();
+            let metrics = item.get("metrics").and_then(|m| m.as_m().ok()).cloned();
+            let temperature = metrics
+                .and_then(|m| m.get("temperature").cloned())
+                .and_then(|t| t.as_m().ok().cloned())
+                .unwrap_or_default();
             r.table_name() == Some("metrics-dev")
-                && r.key().and_then(|k| k.get("partition_key"))
-                    == Some(&AttributeValue::S("sensor-001".into()))
-                && r.key().and_then(|k| k.get("timestamp"))
-                    == Some(&AttributeValue::S("2024-01-15T10:30:00Z".into()))
-                && r.condition_expression()
-                    .is_some_and(|c| c.starts_with("attribute_not_exists(#n0)"))
-                && r.update_expression()
-                    .is_some_and(|u| u.starts_with("SET ") && u.contains(" ADD "))
-                && named("hwm.shardId-000000000000.sensor-001")
-                && named("metric.temperature.sum")
-                && r.return_values() == Some(&ReturnValue::AllNew)
+                && item.get("partition_key") == Some(&AttributeValue::S("sensor-001".into()))
+                && item.get("timestamp") == Some(&AttributeValue::S("2024-01-15T10:30:00Z".into()))
+                && item.get("count") == Some(&AttributeValue::N("1".into()))
+                && item.get("version") == Some(&AttributeValue::N("1".into()))
+                && temperature.get("sum") == Some(&AttributeValue::N("25.5".into()))
+                && r.condition_expression() == Some("attribute_not_exists(#pk)")
+                && r.expression_attribute_names().and_then(|n| n.get("#pk"))
+                    == Some(&"partition_key".to_owned())
                 && r.return_values_on_condition_check_failure()
                     == Some(&ReturnValuesOnConditionCheckFailure::AllOld)
         })
-        .then_output(|| {
-            UpdateItemOutput::builder()
-                .attributes("count", AttributeValue::N("1".into()))
-                .attributes("partition_key", AttributeValue::S("sensor-001".into()))
-                .build()
-        });
-    let client = mock_client!(aws_sdk_dynamodb, [&rule]);
-    let store = DynamoMetrics {
-        client,
-        table: "metrics-dev".into(),
-    };
-    let outcome = block_on(store.update(&plan_for_new_item())).expect("sent");
-    let Outcome::Applied(state) = outcome else {
-        panic!("expected Applied, got {outcome:?}")
-    };
-    assert_eq!(
-        state.attrs.expect("item").get("count"),
-        Some(&store::Val::Int(1))
-    );
+        .then_output(|| PutItemOutput::builder().build());
+    let store = store_with(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let outcome = block_on(store.put(&write_for_new_item())).expect("sent");
+    assert_eq!(outcome, Outcome::Applied);
     assert_eq!(rule.num_calls(), 1);
 }
 
 #[test]
-fn a_failed_condition_yields_the_current_item() {
-    let rule = mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {
-        UpdateItemError::ConditionalCheckFailedException(
-            ConditionalCheckFailedException::builder()
-                .message("The conditional request failed")
-                .item(
-                    "hwm.shardId-000000000000.sensor-001",
-                    AttributeValue::S("49568167373333333333:0".into()),
-                )
-                .item("count", AttributeValue::N("3".into()))
+fn a_known_page_is_conditioned_on_its_version() {
+    let first = write_for_new_item();
+    let view = View {
+        pages: vec![first.page],
+    };
+    // A later record of the same domain: the write expects version 1.
+    let json = br#"{"sensorId":"sensor-001","temperature":1,"timestamp":"2024-01-15T10:30:10Z"}"#;
+    let later = Marked {
+        shard: "shardId-000000000000",
+        key: "sensor-001",
+        pos: function::position::Position::parse("49568167373333333334:0").expect("pos"),
+        obs: extract_default(json).expect("valid"),
+    };
+    let mut plan = store::plan(&key(), &view, &[&later], SETTINGS);
+    let w = plan.writes.remove(0);
+    assert_eq!((w.expected, w.page.version, w.page.count), (Some(1), 2, 2));
+    let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|r| {
+            r.condition_expression() == Some("#v = :v")
+                && r.expression_attribute_values().and_then(|v| v.get(":v"))
+                    == Some(&AttributeValue::N("1".into()))
+        })
+        .then_output(|| PutItemOutput::builder().build());
+    let store = store_with(mock_client!(aws_sdk_dynamodb, [&rule]));
+    assert_eq!(block_on(store.put(&w)).expect("sent"), Outcome::Applied);
+}
+
+#[test]
+fn a_failed_condition_yields_the_current_page_and_replanning_skips_the_record() {
+    let current = write_for_new_item().page;
+    let item = current.to_item();
+    let rule = mock!(aws_sdk_dynamodb::Client::put_item).then_error(move || {
+        let mut e =
+            ConditionalCheckFailedException::builder().message("The conditional request failed");
+        for (k, v) in &item {
+            e = e.item(k, to_attribute(v));
+        }
+        PutItemError::ConditionalCheckFailedException(e.build())
+    });
+    let store = store_with(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let outcome = block_on(store.put(&write_for_new_item())).expect("sent");
+    let Outcome::Conflict(Some(page)) = outcome else {
+        panic!("expected a conflict with the page, got {outcome:?}")
+    };
+    assert_eq!(page, current);
+    let replan = plan_on(&View { pages: vec![page] });
+    assert!(replan.writes.is_empty());
+    assert_eq!(replan.duplicates, vec![0]);
+}
+
+#[test]
+fn a_validation_exception_is_a_refusal_not_a_transient_error() {
+    let rule = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+        PutItemError::generic(
+            aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                .code("ValidationException")
+                .message("Item size has exceeded the maximum allowed size")
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_dynamodb, [&rule]);
-    let store = DynamoMetrics {
-        client,
-        table: "metrics-dev".into(),
-    };
-    let outcome = block_on(store.update(&plan_for_new_item())).expect("sent");
-    let Outcome::Conflict(state) = outcome else {
-        panic!("expected Conflict, got {outcome:?}")
-    };
-    let attrs: BTreeMap<_, _> = state.attrs.clone().expect("item");
-    assert_eq!(attrs.get("count"), Some(&store::Val::Int(3)));
-    assert!(state.hwm("shardId-000000000000.sensor-001").is_some());
-    // Replanning from that state skips the already-counted record.
-    let json =
-        br#"{"sensorId":"sensor-001","temperature":25.5,"timestamp":"2024-01-15T10:30:00Z"}"#;
-    let marked = Marked {
-        mark: "shardId-000000000000.sensor-001".into(),
-        pos: function::position::Position::parse("49568167373333333333:0").expect("pos"),
-        obs: extract_default(json).expect("valid"),
-    };
-    let key = WindowKey {
-        entity: "sensor-001".into(),
-        window_start_ms: T0_MS,
-    };
-    let replan = store::plan(&key, &state, &[&marked], 60, 90);
-    assert_eq!((replan.update, replan.duplicates), (None, 1));
+    let store = store_with(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let err = block_on(store.put(&write_for_new_item())).expect_err("refused");
+    assert!(
+        matches!(&err, function::Error::MetricsRejected { message, .. } if message.contains("Item size")),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), function::ErrorKind::Fatal);
+}
+
+#[test]
+fn load_queries_every_page_of_the_window_consistently() {
+    let page0 = write_for_new_item().page;
+    let mut page1 = page0.clone();
+    page1.index = 1;
+    let items = [page1.clone(), page0.clone()].map(|p| {
+        p.to_item()
+            .iter()
+            .map(|(k, v)| (k.clone(), to_attribute(v)))
+            .collect::<std::collections::HashMap<_, _>>()
+    });
+    let rule = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|r| {
+            let values = r.expression_attribute_values().cloned().unwrap_or_default();
+            r.consistent_read() == Some(true)
+                && values.get(":from") == Some(&AttributeValue::S("2024-01-15T10:30:00Z".into()))
+                && values.get(":to") == Some(&AttributeValue::S("2024-01-15T10:30:00Z$".into()))
+        })
+        .then_output(move || {
+            QueryOutput::builder()
+                .set_items(Some(items.to_vec()))
+                .build()
+        });
+    let store = store_with(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let pages = block_on(store.load("sensor-001", "2024-01-15T10:30:00Z")).expect("loaded");
+    assert_eq!(pages, vec![page0, page1]);
 }
 
 #[test]

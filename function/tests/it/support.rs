@@ -1,5 +1,6 @@
 //! Shared builders, strategies and the `check` helpers used by examples and properties.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -8,7 +9,7 @@ use function::Config;
 use function::archive::MemoryArchive;
 use function::extract::{self, Envelope, Observation, Rules};
 use function::handler::Processor;
-use function::store::MemoryTable;
+use function::store::{MemoryTable, Totals};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -78,11 +79,15 @@ pub type TestProcessor = Processor<Arc<MemoryArchive>, Arc<MemoryTable>>;
 pub fn processor() -> (TestProcessor, Arc<MemoryArchive>, Arc<MemoryTable>) {
     let archive = Arc::new(MemoryArchive::default());
     let table = Arc::new(MemoryTable::default());
-    (
-        Processor::new(config(), archive.clone(), table.clone()),
-        archive,
-        table,
-    )
+    let mut p = Processor::new(config(), archive.clone(), table.clone());
+    p.backoff = function::handler::Backoff::NONE;
+    (p, archive, table)
+}
+
+/// The table's aggregates, every page merged (what a reader sees).
+pub fn totals(table: &MemoryTable) -> BTreeMap<(String, String), Totals> {
+    let pages = table.pages().expect("every item is a page");
+    function::store::totals(&pages)
 }
 
 /// Runs a future to completion on a current-thread runtime.

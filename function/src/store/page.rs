@@ -1,0 +1,404 @@
+//! One page of an (entity, window) aggregate: its partial aggregate, the marks of the
+//! (shard, partition key) domains assigned to it, and its item form.
+//!
+//! Numbers are exact: metric values are fixed-point [`Dec`]s (nanounits), so sums written
+//! as DynamoDB Numbers never need more than 38 significant digits, and a sum that would is
+//! not added but counted in `not_aggregated` (the record itself is in the archive).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat};
+
+use super::item::{Av, Item};
+use crate::extract::Observation;
+use crate::position::Position;
+
+/// Attribute names of a page item.
+pub mod attr {
+    /// Table partition key: the entity.
+    pub const PARTITION_KEY: &str = "partition_key";
+    /// Table sort key: the window label, plus `#<page>` for pages after the first.
+    pub const SORT_KEY: &str = "timestamp";
+    /// TTL attribute: window end + `metricsTtlDays`, epoch seconds.
+    pub const TTL: &str = "ttl";
+    /// Window start label (`YYYY-MM-DDTHH:MM:SSZ`), the same on every page.
+    pub const WINDOW: &str = "window";
+    pub const PAGE: &str = "page";
+    pub const WINDOW_SECONDS: &str = "window_seconds";
+    pub const COUNT: &str = "count";
+    pub const LOG_LINES: &str = "log_lines";
+    pub const FIRST_EVENT: &str = "first_event";
+    pub const LAST_EVENT: &str = "last_event";
+    /// Map: metric name → {count, sum, min, max}.
+    pub const METRICS: &str = "metrics";
+    /// Map: event value → count.
+    pub const EVENTS: &str = "events";
+    /// Map: shard id → {Kinesis partition key → `<sequence>:<sub>`}.
+    pub const MARKS: &str = "marks";
+    /// Metric or event observations not aggregated (caps, 38-digit overflow).
+    pub const NOT_AGGREGATED: &str = "not_aggregated";
+    /// Set once the page takes no new marks.
+    pub const FULL: &str = "full";
+    /// Incremented by every write; writes are conditioned on it.
+    pub const VERSION: &str = "version";
+}
+
+/// Most distinct metric names one page aggregates.
+pub const MAX_METRICS_PER_PAGE: usize = 400;
+/// Most distinct event values one page counts.
+pub const MAX_EVENTS_PER_PAGE: usize = 200;
+/// Longest metric name or event value aggregated, in UTF-8 bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// A page takes new marks while its marks use fewer bytes than this.
+pub const MARKS_BUDGET_BYTES: usize = 8 * 1024;
+
+/// Nanounits per unit.
+const SCALE: i128 = 1_000_000_000;
+/// Largest magnitude in nanounits with at most 38 significant digits.
+const MAX_UNITS: i128 = 10i128.pow(38) - 1;
+
+/// A fixed-point decimal with nine fractional digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Dec(pub i128);
+
+impl Dec {
+    /// The nearest value to `v` (callers bound |v| ≤ 1e15).
+    pub fn from_f64(v: f64) -> Self {
+        Dec((v * SCALE as f64).round() as i128)
+    }
+
+    /// `self + o`, or `None` past 38 significant digits.
+    pub fn checked_add(self, o: Dec) -> Option<Dec> {
+        self.0
+            .checked_add(o.0)
+            .filter(|s| s.abs() <= MAX_UNITS)
+            .map(Dec)
+    }
+
+    /// As a float (for display and averages).
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / SCALE as f64
+    }
+
+    /// Parses decimal text (optionally with an exponent), as DynamoDB returns Numbers.
+    pub fn parse(text: &str) -> Option<Dec> {
+        let (neg, t) = match text.strip_prefix('-') {
+            Some(t) => (true, t),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (mantissa, exp) = t.split_once(['e', 'E']).unwrap_or((t, "0"));
+        let exp: i32 = exp.parse().ok()?;
+        let (whole, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if whole.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let mut units: i128 = 0;
+        for c in whole.chars().chain(frac.chars()) {
+            let d = c.to_digit(10)?;
+            units = units.checked_mul(10)?.checked_add(i128::from(d))?;
+        }
+        let shift = exp + 9 - frac.len() as i32;
+        if shift >= 0 {
+            units = units.checked_mul(10i128.checked_pow(shift as u32)?)?;
+        } else {
+            units /= 10i128.checked_pow(shift.unsigned_abs())?;
+        }
+        Some(Dec(if neg { -units } else { units }))
+    }
+}
+
+impl fmt::Display for Dec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        let (int, frac) = (a / SCALE as u128, a % SCALE as u128);
+        if frac == 0 {
+            write!(f, "{sign}{int}")
+        } else {
+            let digits = format!("{frac:09}");
+            write!(f, "{sign}{int}.{}", digits.trim_end_matches('0'))
+        }
+    }
+}
+
+/// One metric's values in a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub count: u64,
+    pub sum: Dec,
+    pub min: Dec,
+    pub max: Dec,
+}
+
+/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (window labels).
+pub fn window_label(ms: i64) -> String {
+    iso(ms, SecondsFormat::Secs)
+}
+
+/// Formats epoch milliseconds as RFC 3339 with milliseconds (event times, archive lines).
+pub fn iso_millis(ms: i64) -> String {
+    iso(ms, SecondsFormat::Millis)
+}
+
+fn iso(ms: i64, format: SecondsFormat) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(format, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// The sort key of page `index` of a window.
+pub fn sort_key(window_label: &str, index: u32) -> String {
+    if index == 0 {
+        window_label.to_owned()
+    } else {
+        format!("{window_label}#{index}")
+    }
+}
+
+/// One page of an (entity, window) aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Page {
+    pub entity: String,
+    pub window: String,
+    pub index: u32,
+    pub version: u64,
+    pub window_seconds: u32,
+    pub ttl: i64,
+    pub count: u64,
+    pub log_lines: u64,
+    /// Earliest and latest event time (ms), meaningful when `count > 0`.
+    pub first_event_ms: i64,
+    pub last_event_ms: i64,
+    pub metrics: BTreeMap<String, Stat>,
+    pub events: BTreeMap<String, u64>,
+    /// shard id → Kinesis partition key → last counted position.
+    pub marks: BTreeMap<String, BTreeMap<String, Position>>,
+    pub not_aggregated: u64,
+    pub full: bool,
+}
+
+impl Page {
+    /// An empty page.
+    pub fn new(entity: &str, window: &str, index: u32) -> Self {
+        Self {
+            entity: entity.to_owned(),
+            window: window.to_owned(),
+            index,
+            ..Self::default()
+        }
+    }
+
+    /// This page's sort key.
+    pub fn sort_key(&self) -> String {
+        sort_key(&self.window, self.index)
+    }
+
+    /// The last counted position of a domain, if this page holds its mark.
+    pub fn mark(&self, shard: &str, key: &str) -> Option<&Position> {
+        self.marks.get(shard)?.get(key)
+    }
+
+    /// Bytes the marks map takes in the item (DynamoDB accounting).
+    pub fn marks_bytes(&self) -> usize {
+        3 + self
+            .marks
+            .iter()
+            .map(|(s, keys)| {
+                1 + s.len() + 3 + keys.iter().map(|(k, p)| mark_bytes(k, p)).sum::<usize>()
+            })
+            .sum::<usize>()
+    }
+
+    /// Adds one observation; metrics and events past the caps are counted, not kept.
+    pub fn add(&mut self, o: &Observation<'_>) {
+        if self.count == 0 {
+            self.first_event_ms = o.event_time_ms;
+            self.last_event_ms = o.event_time_ms;
+        }
+        self.count += 1;
+        self.log_lines += u64::from(o.log_line);
+        self.first_event_ms = self.first_event_ms.min(o.event_time_ms);
+        self.last_event_ms = self.last_event_ms.max(o.event_time_ms);
+        for (name, v) in &o.metrics {
+            if !self.add_metric(name, Dec::from_f64(*v)) {
+                self.not_aggregated += 1;
+            }
+        }
+        for e in &o.events {
+            let known = self.events.contains_key(e.as_ref());
+            if known || (e.len() <= MAX_NAME_BYTES && self.events.len() < MAX_EVENTS_PER_PAGE) {
+                *self.events.entry(e.to_string()).or_default() += 1;
+            } else {
+                self.not_aggregated += 1;
+            }
+        }
+    }
+
+    fn add_metric(&mut self, name: &str, v: Dec) -> bool {
+        let room = self.metrics.len() < MAX_METRICS_PER_PAGE;
+        match self.metrics.get_mut(name) {
+            Some(s) => match s.sum.checked_add(v) {
+                Some(sum) => {
+                    s.count += 1;
+                    s.sum = sum;
+                    s.min = s.min.min(v);
+                    s.max = s.max.max(v);
+                    true
+                }
+                None => false,
+            },
+            None if room && !name.is_empty() && name.len() <= MAX_NAME_BYTES => {
+                let s = Stat {
+                    count: 1,
+                    sum: v,
+                    min: v,
+                    max: v,
+                };
+                self.metrics.insert(name.to_owned(), s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The item form.
+    pub fn to_item(&self) -> Item {
+        let n = |v: &dyn fmt::Display| Av::N(v.to_string());
+        let mut item = Item::new();
+        let mut put = |k: &str, v: Av| {
+            item.insert(k.to_owned(), v);
+        };
+        put(attr::PARTITION_KEY, Av::S(self.entity.clone()));
+        put(attr::SORT_KEY, Av::S(self.sort_key()));
+        put(attr::WINDOW, Av::S(self.window.clone()));
+        put(attr::PAGE, n(&self.index));
+        put(attr::VERSION, n(&self.version));
+        put(attr::WINDOW_SECONDS, n(&self.window_seconds));
+        put(attr::TTL, n(&self.ttl));
+        put(attr::COUNT, n(&self.count));
+        put(attr::LOG_LINES, n(&self.log_lines));
+        if self.count > 0 {
+            put(attr::FIRST_EVENT, Av::S(iso_millis(self.first_event_ms)));
+            put(attr::LAST_EVENT, Av::S(iso_millis(self.last_event_ms)));
+        }
+        let metrics = self.metrics.iter().map(|(k, s)| {
+            let stat = [
+                ("count", n(&s.count)),
+                ("sum", n(&s.sum)),
+                ("min", n(&s.min)),
+                ("max", n(&s.max)),
+            ];
+            let m = stat.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            (k.clone(), Av::M(m))
+        });
+        put(attr::METRICS, Av::M(metrics.collect()));
+        let events = self.events.iter().map(|(k, c)| (k.clone(), n(c)));
+        put(attr::EVENTS, Av::M(events.collect()));
+        let marks = self.marks.iter().map(|(shard, keys)| {
+            let keys = keys.iter().map(|(k, p)| (k.clone(), Av::S(p.to_string())));
+            (shard.clone(), Av::M(keys.collect()))
+        });
+        put(attr::MARKS, Av::M(marks.collect()));
+        put(attr::NOT_AGGREGATED, n(&self.not_aggregated));
+        if self.full {
+            put(attr::FULL, Av::Bool(true));
+        }
+        item
+    }
+
+    /// Reads a page item; an attribute of the wrong shape is an error naming it.
+    pub fn from_item(item: &Item) -> Result<Page, String> {
+        let s = |k: &str| {
+            item.get(k)
+                .and_then(Av::as_s)
+                .ok_or_else(|| format!("attribute {k} is missing or not a string"))
+        };
+        let num = |k: &str| -> Result<u64, String> {
+            match item.get(k) {
+                None => Ok(0),
+                Some(v) => v
+                    .as_n()
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(|| format!("attribute {k} is not a whole number")),
+            }
+        };
+        let time = |k: &str| -> Result<i64, String> {
+            match item.get(k).and_then(Av::as_s) {
+                None => Ok(0),
+                Some(t) => crate::extract::parse_time(t)
+                    .ok_or_else(|| format!("attribute {k} is not a time")),
+            }
+        };
+        let map = |k: &str| item.get(k).and_then(Av::as_m).cloned().unwrap_or_default();
+        let mut metrics = BTreeMap::new();
+        for (name, v) in map(attr::METRICS) {
+            let m = v
+                .as_m()
+                .ok_or_else(|| format!("metric {name} is not a map"))?;
+            let dec = |p: &str| {
+                m.get(p)
+                    .and_then(Av::as_n)
+                    .and_then(Dec::parse)
+                    .ok_or_else(|| format!("metric {name}.{p} is not a number"))
+            };
+            let count = m
+                .get("count")
+                .and_then(Av::as_n)
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| format!("metric {name}.count is not a whole number"))?;
+            let stat = Stat {
+                count,
+                sum: dec("sum")?,
+                min: dec("min")?,
+                max: dec("max")?,
+            };
+            metrics.insert(name, stat);
+        }
+        let mut events = BTreeMap::new();
+        for (value, c) in map(attr::EVENTS) {
+            let c = c.as_n().and_then(|t| t.parse().ok());
+            events.insert(
+                value.clone(),
+                c.ok_or_else(|| format!("event {value} is not a count"))?,
+            );
+        }
+        let mut marks: BTreeMap<String, BTreeMap<String, Position>> = BTreeMap::new();
+        for (shard, keys) in map(attr::MARKS) {
+            let keys = keys
+                .as_m()
+                .ok_or_else(|| format!("marks of {shard} are not a map"))?;
+            let parsed = keys
+                .iter()
+                .map(|(k, p)| {
+                    let pos = p.as_s().and_then(Position::parse);
+                    pos.map(|p| (k.clone(), p))
+                        .ok_or_else(|| format!("mark {shard}/{k} is not a position"))
+                })
+                .collect::<Result<_, String>>()?;
+            marks.insert(shard, parsed);
+        }
+        Ok(Page {
+            entity: s(attr::PARTITION_KEY)?.to_owned(),
+            window: s(attr::WINDOW)?.to_owned(),
+            index: u32::try_from(num(attr::PAGE)?).map_err(|e| e.to_string())?,
+            version: num(attr::VERSION)?,
+            window_seconds: u32::try_from(num(attr::WINDOW_SECONDS)?).map_err(|e| e.to_string())?,
+            ttl: i64::try_from(num(attr::TTL)?).map_err(|e| e.to_string())?,
+            count: num(attr::COUNT)?,
+            log_lines: num(attr::LOG_LINES)?,
+            first_event_ms: time(attr::FIRST_EVENT)?,
+            last_event_ms: time(attr::LAST_EVENT)?,
+            metrics,
+            events,
+            marks,
+            not_aggregated: num(attr::NOT_AGGREGATED)?,
+            full: matches!(item.get(attr::FULL), Some(Av::Bool(true))),
+        })
+    }
+}
+
+/// Bytes one mark adds to the marks map.
+pub fn mark_bytes(key: &str, pos: &Position) -> usize {
+    1 + key.len() + pos.to_string().len()
+}

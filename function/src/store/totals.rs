@@ -1,0 +1,62 @@
+//! Reading: the pages of an (entity, window) merged into the aggregate a user asks for.
+
+use std::collections::BTreeMap;
+
+use super::page::{Page, Stat};
+
+/// One (entity, window) aggregate, all pages merged (marks and versions left out).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub count: u64,
+    pub log_lines: u64,
+    pub first_event_ms: i64,
+    pub last_event_ms: i64,
+    pub metrics: BTreeMap<String, Stat>,
+    pub events: BTreeMap<String, u64>,
+    pub not_aggregated: u64,
+    /// Pages the aggregate spans.
+    pub pages: u32,
+}
+
+impl Totals {
+    /// Adds one page.
+    pub fn merge(&mut self, p: &Page) {
+        self.pages += 1;
+        if p.count > 0 {
+            if self.count == 0 {
+                self.first_event_ms = p.first_event_ms;
+                self.last_event_ms = p.last_event_ms;
+            }
+            self.first_event_ms = self.first_event_ms.min(p.first_event_ms);
+            self.last_event_ms = self.last_event_ms.max(p.last_event_ms);
+        }
+        self.count += p.count;
+        self.log_lines += p.log_lines;
+        self.not_aggregated += p.not_aggregated;
+        for (name, s) in &p.metrics {
+            self.metrics
+                .entry(name.clone())
+                .and_modify(|t| {
+                    t.count += s.count;
+                    t.sum = super::Dec(t.sum.0 + s.sum.0);
+                    t.min = t.min.min(s.min);
+                    t.max = t.max.max(s.max);
+                })
+                .or_insert(*s);
+        }
+        for (e, n) in &p.events {
+            *self.events.entry(e.clone()).or_default() += n;
+        }
+    }
+}
+
+/// Merges pages into aggregates keyed by (entity, window label).
+pub fn totals<'p>(pages: impl IntoIterator<Item = &'p Page>) -> BTreeMap<(String, String), Totals> {
+    let mut out: BTreeMap<(String, String), Totals> = BTreeMap::new();
+    for p in pages {
+        out.entry((p.entity.clone(), p.window.clone()))
+            .or_default()
+            .merge(p);
+    }
+    out
+}
