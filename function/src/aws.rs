@@ -14,6 +14,15 @@ use crate::handler::Processor;
 use crate::store::{Av, Item, MetricsStore, Outcome, Page, Write, attr, condition};
 use crate::{Config, Error};
 
+/// The IAM actions these adapters call, per service (the stack's role must allow exactly
+/// these; `tests/it/contract.rs` checks it).
+pub mod actions {
+    /// `S3Archive::put`.
+    pub const S3: [&str; 1] = ["s3:PutObject"];
+    /// `DynamoMetrics::put` and `DynamoMetrics::load`.
+    pub const DYNAMODB: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
+}
+
 /// S3 archive bucket.
 #[derive(Debug, Clone)]
 pub struct S3Archive {

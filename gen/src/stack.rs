@@ -511,8 +511,8 @@ pub mod actions {
     pub const KMS: [&str; 1] = ["kms:Decrypt"];
     /// Archive writes.
     pub const S3: [&str; 1] = ["s3:PutObject"];
-    /// The function's only table call is a conditional `UpdateItem`.
-    pub const DYNAMODB: [&str; 1] = ["dynamodb:UpdateItem"];
+    /// The function's table calls: conditional `PutItem` of a page, `Query` of a window's pages.
+    pub const DYNAMODB: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
     /// Lambda's own log delivery to the explicit log group.
     pub const LOGS: [&str; 2] = ["logs:CreateLogStream", "logs:PutLogEvents"];
     /// The mapping's on-failure destination (sent with the function's role).

@@ -232,7 +232,8 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
             "${archiveBucket.arn}/rejected/*"
         ]
     );
-    assert_eq!(on("dynamodb:UpdateItem"), ["${metricsTable.arn}"]);
+    assert_eq!(on("dynamodb:PutItem"), ["${metricsTable.arn}"]);
+    assert_eq!(on("dynamodb:Query"), ["${metricsTable.arn}"]);
     assert_eq!(on("logs:PutLogEvents"), ["${processorLogGroup.arn}:*"]);
     assert_eq!(on("sqs:SendMessage"), ["${failureQueue.arn}"]);
 }

@@ -87,13 +87,28 @@ pub async fn install(root: &Path) -> Result<(), Error> {
     std::fs::write(&marker, PIP_PACKAGES.join(" ")).map_err(Error::io(marker))
 }
 
-/// A free loopback port.
+/// Ports this process has handed out: two stacks started at once (tests run in parallel)
+/// never get the same one, even before either emulator has bound it.
+static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+/// A free loopback port not handed out before by this process.
 pub fn free_port() -> Result<u16, Error> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("127.0.0.1:0"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(Error::io("127.0.0.1:0"))
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("127.0.0.1:0"))?;
+        let port = l
+            .local_addr()
+            .map(|a| a.port())
+            .map_err(Error::io("127.0.0.1:0"))?;
+        let mut given = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
 }
+
+/// Attempts at a free port before giving up (another process may take it first).
+const PORT_ATTEMPTS: usize = 5;
 
 /// A running emulator; killed on drop.
 #[derive(Debug)]
@@ -104,6 +119,25 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// Starts MiniStack on a free port, trying another if something takes the port first.
+    pub async fn start_on_free_port(root: &Path, log: &Path) -> Result<Self, Error> {
+        let mut last = None;
+        for _ in 0..PORT_ATTEMPTS {
+            match Self::start(root, free_port()?, log).await {
+                Ok(e) => return Ok(e),
+                Err(e @ (Error::PortTaken(_) | Error::EmulatorStart { .. })) => {
+                    tracing::warn!(error = %e, "emulator did not start; trying another port");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(Error::EmulatorStart {
+            endpoint: "127.0.0.1".into(),
+            reason: "no free port".into(),
+        }))
+    }
+
     /// Starts MiniStack on `port` (127.0.0.1 only) and waits until it answers.
     pub async fn start(root: &Path, port: u16, log: &Path) -> Result<Self, Error> {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
@@ -146,8 +180,13 @@ impl Emulator {
                     reason: format!("exited with {status}; see its log"),
                 });
             }
+            // Healthy, and still our process answering (not another emulator that took
+            // the port while ours failed to bind it).
             if health(self.port).await {
-                return Ok(());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if matches!(self.child.try_wait(), Ok(None)) && health(self.port).await {
+                    return Ok(());
+                }
             }
             if started.elapsed() > limit {
                 return Err(Error::EmulatorStart {

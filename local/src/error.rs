@@ -39,6 +39,9 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A metrics item is not a page the function wrote.
+    #[error("metrics item: {0}")]
+    Item(String),
     /// Running the function failed.
     #[error("function runtime: {0}")]
     Runtime(String),

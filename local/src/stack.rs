@@ -143,12 +143,12 @@ impl LocalStack {
             p.finish_and_clear();
         }
 
-        let port = match o.port {
-            Some(p) => p,
-            None => emulator::free_port()?,
-        };
         let p = spinner(o.progress, "starting MiniStack");
-        let emulator = Emulator::start(&o.root, port, &state_dir.join("ministack.log")).await?;
+        let log = state_dir.join("ministack.log");
+        let emulator = match o.port {
+            Some(port) => Emulator::start(&o.root, port, &log).await?,
+            None => Emulator::start_on_free_port(&o.root, &log).await?,
+        };
         p.finish_and_clear();
 
         let clients = Clients::local(&emulator.endpoint, &file.region).await;

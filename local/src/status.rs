@@ -4,18 +4,43 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use function::store::Val;
+use function::store::{Page, Totals, attr, totals};
 
 use crate::clients::Clients;
 use crate::deploy::Deployed;
 use crate::error::Error;
 
-/// One metrics item, as stored.
-pub type Item = BTreeMap<String, Val>;
+/// One (entity, window) aggregate, its pages merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aggregate {
+    pub entity: String,
+    pub window: String,
+    pub totals: Totals,
+}
 
-/// Every metrics item (a full scan: the local table is small).
-pub async fn scan(c: &Clients, table: &str) -> Result<Vec<Item>, Error> {
-    let mut items = Vec::new();
+fn aggregates(pages: &[Page]) -> Vec<Aggregate> {
+    totals(pages)
+        .into_iter()
+        .map(|((entity, window), totals)| Aggregate {
+            entity,
+            window,
+            totals,
+        })
+        .collect()
+}
+
+fn pages_of(
+    items: &[std::collections::HashMap<String, AttributeValue>],
+) -> Result<Vec<Page>, Error> {
+    items
+        .iter()
+        .map(|i| function::aws::page_of(i).map_err(Error::Item))
+        .collect()
+}
+
+/// Every aggregate (a full scan: the local table is small).
+pub async fn scan(c: &Clients, table: &str) -> Result<Vec<Aggregate>, Error> {
+    let mut pages = Vec::new();
     let mut start = None;
     loop {
         let out = c
@@ -26,96 +51,64 @@ pub async fn scan(c: &Clients, table: &str) -> Result<Vec<Item>, Error> {
             .send()
             .await
             .map_err(Error::aws("dynamodb:Scan"))?;
-        items.extend(
-            out.items()
-                .iter()
-                .map(|i| function::aws::state_of(Some(i)).attrs.unwrap_or_default()),
-        );
+        pages.extend(pages_of(out.items())?);
         start = out.last_evaluated_key().cloned();
         if start.is_none() {
-            return Ok(items);
+            return Ok(aggregates(&pages));
         }
     }
 }
 
-/// The items of one entity between two window starts (inclusive, `YYYY-MM-DDTHH:MM:SSZ`).
+/// The aggregates of one entity between two window starts (inclusive,
+/// `YYYY-MM-DDTHH:MM:SSZ`), every page of each.
 pub async fn query(
     c: &Clients,
     table: &str,
     entity: &str,
     from: &str,
     to: &str,
-) -> Result<Vec<Item>, Error> {
-    let out = c
-        .dynamodb
-        .query()
-        .table_name(table)
-        .key_condition_expression("#pk = :e AND #ts BETWEEN :from AND :to")
-        .expression_attribute_names("#pk", "partition_key")
-        .expression_attribute_names("#ts", "timestamp")
-        .expression_attribute_values(":e", AttributeValue::S(entity.into()))
-        .expression_attribute_values(":from", AttributeValue::S(from.into()))
-        .expression_attribute_values(":to", AttributeValue::S(to.into()))
-        .send()
-        .await
-        .map_err(Error::aws("dynamodb:Query"))?;
-    Ok(out
-        .items()
-        .iter()
-        .map(|i| function::aws::state_of(Some(i)).attrs.unwrap_or_default())
-        .collect())
-}
-
-fn num(v: Option<&Val>) -> f64 {
-    match v {
-        Some(Val::Int(i)) => *i as f64,
-        Some(Val::Float(f)) => *f,
-        _ => 0.0,
+) -> Result<Vec<Aggregate>, Error> {
+    let mut pages = Vec::new();
+    let mut start = None;
+    loop {
+        let out = c
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :e AND #ts BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", attr::PARTITION_KEY)
+            .expression_attribute_names("#ts", attr::SORT_KEY)
+            .expression_attribute_values(":e", AttributeValue::S(entity.into()))
+            .expression_attribute_values(":from", AttributeValue::S(from.into()))
+            // Pages after the first sort as `<window>#<n>`: '$' sorts after '#'.
+            .expression_attribute_values(":to", AttributeValue::S(format!("{to}$")))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(Error::aws("dynamodb:Query"))?;
+        pages.extend(pages_of(out.items())?);
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(aggregates(&pages));
+        }
     }
 }
 
-fn text(v: Option<&Val>) -> String {
-    match v {
-        Some(Val::Str(s)) => s.clone(),
-        Some(other) => format!("{other:?}"),
-        None => String::new(),
-    }
-}
-
-/// One line per item: entity, window, count, then each metric's avg/min/max and events.
-pub fn render_items(items: &[Item]) -> String {
+/// One line per aggregate: entity, window, count, then each metric's avg/min/max and events.
+pub fn render_items(items: &[Aggregate]) -> String {
     let mut out = String::new();
-    for i in items {
-        let _ = write!(
-            out,
-            "{:<14} {} count={:<5}",
-            text(i.get("partition_key")),
-            text(i.get("timestamp")),
-            num(i.get("count"))
-        );
-        let mut metrics: BTreeMap<&str, ()> = BTreeMap::new();
-        for k in i.keys() {
-            if let Some(rest) = k.strip_prefix("metric.")
-                && let Some((name, _)) = rest.rsplit_once('.')
-            {
-                metrics.insert(name, ());
-            }
+    for a in items {
+        let t = &a.totals;
+        let _ = write!(out, "{:<14} {} count={:<5}", a.entity, a.window, t.count);
+        for (m, s) in &t.metrics {
+            let avg = s.sum.to_f64() / s.count.max(1) as f64;
+            let _ = write!(out, " {m}: avg {avg:.2} min {} max {}", s.min, s.max);
         }
-        for m in metrics.keys() {
-            let get = |p: &str| num(i.get(&format!("metric.{m}.{p}")));
-            let n = get("count").max(1.0);
-            let _ = write!(
-                out,
-                " {m}: avg {:.2} min {} max {}",
-                get("sum") / n,
-                get("min"),
-                get("max")
-            );
+        for (e, n) in &t.events {
+            let _ = write!(out, " {e}={n}");
         }
-        for (k, v) in i {
-            if let Some(e) = k.strip_prefix("event.") {
-                let _ = write!(out, " {e}={}", num(Some(v)));
-            }
+        if t.not_aggregated > 0 {
+            let _ = write!(out, " not_aggregated={}", t.not_aggregated);
         }
         out.push('\n');
     }
@@ -123,18 +116,17 @@ pub fn render_items(items: &[Item]) -> String {
 }
 
 /// The latest window of each entity.
-pub fn latest_per_entity(items: &[Item]) -> Vec<Item> {
-    let mut by: BTreeMap<String, Item> = BTreeMap::new();
-    for i in items {
-        let e = text(i.get("partition_key"));
-        let newer = by
-            .get(&e)
-            .is_none_or(|old| text(old.get("timestamp")) < text(i.get("timestamp")));
-        if newer {
-            by.insert(e, i.clone());
+pub fn latest_per_entity(items: &[Aggregate]) -> Vec<Aggregate> {
+    let mut by: BTreeMap<&str, &Aggregate> = BTreeMap::new();
+    for a in items {
+        if by
+            .get(a.entity.as_str())
+            .is_none_or(|old| old.window < a.window)
+        {
+            by.insert(&a.entity, a);
         }
     }
-    by.into_values().collect()
+    by.into_values().cloned().collect()
 }
 
 /// Alarm name → state.
@@ -233,7 +225,13 @@ pub async fn render(c: &Clients, d: &Deployed, counters: &Counters) -> Result<St
         let _ = writeln!(out, "alarm {name:<55} {state}");
     }
     let items = scan(c, d.output("MetricsTableName")).await?;
-    let _ = writeln!(out, "latest aggregates ({} items):", items.len());
-    out.push_str(&render_items(&latest_per_entity(&items)));
+    let latest = latest_per_entity(&items);
+    let _ = writeln!(
+        out,
+        "latest window of each of {} entities ({} aggregates in the table):",
+        latest.len(),
+        items.len()
+    );
+    out.push_str(&render_items(&latest));
     Ok(out)
 }

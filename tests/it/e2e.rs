@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use function::store::Val;
 use local::producer::{self, Sample};
 use local::{LocalStack, Package, UpOptions, repo_root, status};
 use serde_json::Value;
@@ -128,20 +127,19 @@ fn oracle(samples: &[Sample]) -> BTreeMap<(String, String), Expected> {
     out
 }
 
+/// Epoch seconds of an RFC 3339 time (chrono, not the function's own parser).
 fn chrono_secs(rfc3339: &str) -> i64 {
-    function::extract::parse_time(rfc3339).expect("valid time") / 1000
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("valid time")
+        .timestamp()
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` (chrono, not the function's own formatter).
 fn format_window(secs: i64) -> String {
-    function::store::window_label(secs * 1000)
-}
-
-fn num(v: Option<&Val>) -> f64 {
-    match v {
-        Some(Val::Int(i)) => *i as f64,
-        Some(Val::Float(f)) => *f,
-        other => panic!("not a number: {other:?}"),
-    }
+    chrono::DateTime::from_timestamp(secs, 0)
+        .expect("in range")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Asserts the table equals the oracle: counts, min, max exactly; sums to 1e-6.
@@ -149,39 +147,31 @@ async fn assert_table(s: &LocalStack, samples: &[Sample]) {
     let items = status::scan(&s.clients, s.deployed.output("MetricsTableName"))
         .await
         .expect("scan");
-    let mut got: BTreeMap<(String, String), &status::Item> = BTreeMap::new();
-    for i in &items {
-        let key = |k: &str| match i.get(k) {
-            Some(Val::Str(s)) => s.clone(),
-            other => panic!("{k}: {other:?}"),
-        };
-        got.insert((key("partition_key"), key("timestamp")), i);
-    }
+    let got: BTreeMap<(String, String), &status::Aggregate> = items
+        .iter()
+        .map(|a| ((a.entity.clone(), a.window.clone()), a))
+        .collect();
     let want = oracle(samples);
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
         want.keys().collect::<Vec<_>>()
     );
     for (k, e) in &want {
-        let item = got[k];
-        assert_eq!(num(item.get("count")) as u64, e.count, "count of {k:?}");
+        let t = &got[k].totals;
+        assert_eq!(t.count, e.count, "count of {k:?}");
         for (m, (n, sum, min, max)) in &e.metrics {
-            let get = |p: &str| num(item.get(&format!("metric.{m}.{p}")));
-            assert_eq!(get("count") as u64, *n, "{m} count of {k:?}");
+            let st = t.metrics.get(m).unwrap_or_else(|| panic!("{m} of {k:?}"));
+            assert_eq!(st.count, *n, "{m} count of {k:?}");
+            let got_sum = st.sum.to_f64();
             assert!(
-                (get("sum") - sum).abs() < 1e-6,
-                "{m} sum of {k:?}: {} vs {sum}",
-                get("sum")
+                (got_sum - sum).abs() < 1e-6,
+                "{m} sum of {k:?}: {got_sum} vs {sum}"
             );
-            assert_eq!(get("min"), *min, "{m} min of {k:?}");
-            assert_eq!(get("max"), *max, "{m} max of {k:?}");
+            assert_eq!(st.min.to_f64(), *min, "{m} min of {k:?}");
+            assert_eq!(st.max.to_f64(), *max, "{m} max of {k:?}");
         }
         for (ev, n) in &e.events {
-            assert_eq!(
-                num(item.get(&format!("event.{ev}"))) as u64,
-                *n,
-                "event {ev} of {k:?}"
-            );
+            assert_eq!(t.events.get(ev).copied(), Some(*n), "event {ev} of {k:?}");
         }
     }
 }

@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use super::page::{MARKS_BUDGET_BYTES, Page, mark_bytes, window_label};
+#[cfg(doc)]
+use super::page::MARKS_BUDGET_BYTES;
+use super::page::{Page, mark_bytes, window_label};
 use crate::aggregate::WindowKey;
 use crate::extract::Observation;
 use crate::position::Position;

@@ -1,9 +1,12 @@
 //! The function's tests: formats, extraction, aggregation, exactly-once, handler, requests.
 
 mod aggregate;
+mod arb;
 mod config;
 mod formats;
 mod handler;
 mod idempotency;
+mod limits;
 mod requests;
+mod store;
 mod support;

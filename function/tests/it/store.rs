@@ -1,0 +1,205 @@
+//! The item layer: DynamoDB's size accounting and limits, exact decimals, the worst-case
+//! page, and what happens when the table refuses a write.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use function::archive::MemoryArchive;
+use function::handler::{Backoff, Processor};
+use function::store::item::{self, Av, Item};
+use function::store::page::{MAX_EVENTS_PER_PAGE, MAX_METRICS_PER_PAGE, MAX_NAME_BYTES};
+use function::store::{Dec, MemoryTable, MetricsStore, Outcome, Page, Stat, Write};
+use proptest::prelude::*;
+
+use crate::support::{block_on, config, fixture};
+
+#[track_caller]
+fn check_size(text: &str, bytes: usize) {
+    assert_eq!(item::number_size(text), bytes, "size of {text}");
+}
+
+#[test]
+fn number_sizes_follow_dynamodbs_accounting() {
+    // One byte, plus one per pair of significant digits aligned on the decimal point.
+    for (text, bytes) in [
+        ("0", 1),
+        ("1", 2),
+        ("10", 2),
+        ("123", 3),
+        ("-123", 4),
+        ("1.5", 3),
+        ("0.01", 2),
+        ("12345678901234567890123456789012345678", 20),
+    ] {
+        check_size(text, bytes);
+    }
+}
+
+proptest! {
+    #[test]
+    fn decimals_survive_their_text_form(units in -(10i128.pow(38) - 1)..10i128.pow(38)) {
+        let d = Dec(units);
+        prop_assert_eq!(Dec::parse(&d.to_string()), Some(d));
+        prop_assert!(item::significant_digits(&d.to_string()) <= 38);
+    }
+
+    #[test]
+    fn decimal_text_in_exponent_form_parses(m in -99_999i128..99_999, e in -9i32..12) {
+        // m·10^e in nanounits is m·10^(e+9), an exact integer for e ≥ -9.
+        let want = Dec(m * 10i128.pow((e + 9) as u32));
+        prop_assert_eq!(Dec::parse(&format!("{m}E{e}")), Some(want));
+        prop_assert_eq!(Dec::parse(&format!("{m}e+{e}").replace("+-", "-")), Some(want));
+    }
+}
+
+/// Every cap at its maximum at once still fits in an item.
+#[test]
+fn the_worst_case_page_fits_in_400_kb() {
+    let name = |i: usize| format!("{i:0width$}", width = MAX_NAME_BYTES);
+    let big = Dec(-(10i128.pow(38) - 1));
+    let mut p = Page::new(&"e".repeat(2048), "2024-01-15T10:30:00Z", 99);
+    p.count = u64::MAX;
+    p.log_lines = u64::MAX;
+    for i in 0..MAX_METRICS_PER_PAGE {
+        let s = Stat {
+            count: u64::MAX,
+            sum: big,
+            min: big,
+            max: big,
+        };
+        p.metrics.insert(name(i), s);
+    }
+    for i in 0..MAX_EVENTS_PER_PAGE {
+        p.events.insert(name(i), u64::MAX);
+    }
+    // Marks: the budget plus one of the largest marks (256 four-byte characters, a
+    // 129-digit sequence number), growing to their longest positions.
+    let pos = function::position::Position::parse(&format!("{}:4294967295", "9".repeat(129)))
+        .expect("pos");
+    let key = |i: usize| format!("{i:04}{}", "字".repeat(250));
+    let mut marks = std::collections::BTreeMap::new();
+    let mut used = 0;
+    let mut i = 0;
+    while used < function::store::page::MARKS_BUDGET_BYTES {
+        used += 1 + key(i).len() + 3;
+        marks.insert(key(i), pos.clone());
+        i += 1;
+    }
+    p.marks
+        .insert(format!("shardId-{}", "0".repeat(120)), marks);
+    let item = p.to_item();
+    let size = item::item_size(&item);
+    assert!(
+        size <= item::MAX_ITEM_BYTES,
+        "worst-case page is {size} bytes"
+    );
+    assert_eq!(Page::from_item(&item), Ok(p));
+}
+
+#[test]
+fn the_memory_table_refuses_what_dynamodb_refuses() {
+    let table = MemoryTable::default();
+    let put = |p: Page| {
+        block_on(table.put(&Write {
+            expected: None,
+            page: p,
+            records: vec![],
+        }))
+    };
+    let refused = |r: Result<Outcome, function::Error>| match r {
+        Err(function::Error::MetricsRejected { message, .. }) => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let page = |entity: &str| Page::new(entity, "2024-01-15T10:30:00Z", 0);
+    assert!(refused(put(page(""))).contains("empty string"));
+    assert!(refused(put(page(&"k".repeat(2049)))).contains("2048 bytes"));
+    assert_eq!(
+        put(page(&"k".repeat(2048))).expect("a 2,048-byte key is fine"),
+        Outcome::Applied
+    );
+    let mut wide = page("wide");
+    for i in 0..5000 {
+        let s = Stat {
+            count: 1,
+            sum: Dec(1),
+            min: Dec(1),
+            max: Dec(1),
+        };
+        wide.metrics.insert(format!("{i:080}"), s);
+    }
+    assert!(refused(put(wide)).contains("Item size"));
+    let mut item: Item = page("digits").to_item();
+    item.insert(
+        "n".into(),
+        Av::N("1234567890123456789012345678901234567.89".into()),
+    );
+    assert!(
+        item::check(&item, ("partition_key", "timestamp"), "")
+            .expect_err("refused")
+            .contains("38")
+    );
+    assert!(
+        item::check(
+            &page("x").to_item(),
+            ("partition_key", "timestamp"),
+            &"a".repeat(4097)
+        )
+        .expect_err("refused")
+        .contains("Expression size")
+    );
+}
+
+/// A table that refuses every write for one entity, as DynamoDB refuses an invalid item.
+#[derive(Debug, Default)]
+struct Refusing(MemoryTable);
+
+impl MetricsStore for Refusing {
+    fn put(&self, w: &Write) -> impl Future<Output = Result<Outcome, function::Error>> + Send {
+        let refuse = w.page.entity == "sensor-002";
+        let result = if refuse {
+            Err(function::Error::MetricsRejected {
+                item: w.page.entity.clone(),
+                message: "One or more parameter values were invalid".into(),
+            })
+        } else {
+            block_on_ready(self.0.put(w))
+        };
+        std::future::ready(result)
+    }
+
+    fn load(
+        &self,
+        entity: &str,
+        window: &str,
+    ) -> impl Future<Output = Result<Vec<Page>, function::Error>> + Send {
+        self.0.load(entity, window)
+    }
+}
+
+fn block_on_ready<T>(f: impl Future<Output = T>) -> T {
+    futures::executor::block_on(f)
+}
+
+#[test]
+fn a_refused_item_is_quarantined_with_the_services_message_and_the_batch_goes_on() {
+    let archive = Arc::new(MemoryArchive::default());
+    let mut p = Processor::new(config(), archive.clone(), Refusing::default());
+    p.backoff = Backoff::NONE;
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    let (resp, summary) = block_on(p.process(&ev)).expect("processed");
+    assert!(
+        resp.batch_item_failures.is_empty(),
+        "a refusal is not retried"
+    );
+    assert!(summary.refused > 0);
+    let rejected = archive.lines("rejected/");
+    assert_eq!(rejected.len() as u64, summary.refused);
+    for line in &rejected {
+        assert_eq!(line["data"]["sensorId"], "sensor-002");
+        let reason = line["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("One or more parameter values were invalid"),
+            "{reason}"
+        );
+    }
+}
