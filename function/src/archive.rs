@@ -53,6 +53,9 @@ pub struct Line<'a> {
     pub shard_id: &'a str,
     pub pos: Position,
     pub partition_key: &'a str,
+    /// The Kinesis record's partition key (the exactly-once ordering domain), when it is
+    /// not the user record's own (KPL and CloudWatch Logs records).
+    pub kinesis_partition_key: Option<&'a str>,
     pub arrival_ms: i64,
     pub payload: Payload<'a>,
     /// Why it was rejected (rejected lines only).
@@ -66,6 +69,8 @@ struct Wire<'a> {
     sequence_number: &'a str,
     sub_sequence_number: u32,
     partition_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kinesis_partition_key: Option<&'a str>,
     approximate_arrival_timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Box<RawValue>>,
@@ -106,6 +111,7 @@ impl<'a> Line<'a> {
             sequence_number: self.pos.seq.as_str(),
             sub_sequence_number: self.pos.sub,
             partition_key: self.partition_key,
+            kinesis_partition_key: self.kinesis_partition_key,
             approximate_arrival_timestamp: iso_millis(self.arrival_ms),
             data: None,
             message: None,
@@ -257,6 +263,30 @@ impl ArchiveStore for MemoryArchive {
             Ok(())
         };
         std::future::ready(result)
+    }
+}
+
+impl crate::recover::ArchiveReader for MemoryArchive {
+    fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        let keys = self
+            .snapshot()
+            .into_keys()
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        std::future::ready(Ok(keys))
+    }
+
+    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, Error>> + Send {
+        let body = self
+            .objects
+            .lock()
+            .ok()
+            .and_then(|o| o.get(key).cloned())
+            .ok_or_else(|| Error::Archive {
+                key: key.to_owned(),
+                source: "no such key".into(),
+            });
+        std::future::ready(body)
     }
 }
 

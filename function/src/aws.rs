@@ -135,7 +135,7 @@ impl MetricsStore for DynamoMetrics {
                 if let Some(PutItemError::ConditionalCheckFailedException(c)) =
                     err.as_service_error()
                 {
-                    let current = c.item().map(page_of).transpose();
+                    let current = c.item().map(page_of).transpose().map(|p| p.map(Box::new));
                     return current.map(Outcome::Conflict).map_err(|e| Error::Metrics {
                         item: name(),
                         source: e.into(),

@@ -6,13 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::Config;
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+
 use crate::aggregate::{WindowKey, key_of};
 use crate::archive::{Line, Payload};
 use crate::decode::{self, Body, Decoded};
 use crate::extract::{self, Envelope};
 use crate::position::{Position, SeqNo};
 use crate::store::Marked;
+use crate::{Config, Error};
 
 /// Counters of one batch (logged as fields and as EMF metrics).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -42,6 +44,39 @@ pub struct Rec<'a> {
     pub partition_key: &'a str,
     pub arrival_ms: i64,
     pub data: &'a [u8],
+}
+
+/// The event's records grouped by shard (from `eventID`, `<shardId>:<sequence>`), in order.
+pub fn by_shard(event: &KinesisEvent) -> BTreeMap<&str, Vec<&KinesisEventRecord>> {
+    let mut shards: BTreeMap<&str, Vec<&KinesisEventRecord>> = BTreeMap::new();
+    for r in &event.records {
+        let shard = r
+            .event_id
+            .as_deref()
+            .and_then(|id| id.split_once(':'))
+            .map_or("shardId-unknown", |(shard, _)| shard);
+        shards.entry(shard).or_default().push(r);
+    }
+    shards
+}
+
+/// A shard's Kinesis records with their positions checked.
+pub fn parse<'a>(records: &[&'a KinesisEventRecord]) -> Result<Vec<Rec<'a>>, Error> {
+    records
+        .iter()
+        .map(|r| {
+            let k = &r.kinesis;
+            let seq = SeqNo::parse(&k.sequence_number).ok_or_else(|| {
+                Error::Event(format!("invalid sequence number {:?}", k.sequence_number))
+            })?;
+            Ok(Rec {
+                seq,
+                partition_key: &k.partition_key,
+                arrival_ms: k.approximate_arrival_timestamp.0.timestamp_millis(),
+                data: &k.data.0,
+            })
+        })
+        .collect()
 }
 
 /// Decodes every record of a shard (kept by the caller: lines and observations borrow it).
@@ -83,6 +118,39 @@ impl<'a> Classified<'a> {
     }
 }
 
+/// What one user record archives as and contributes: JSON is extracted; a CloudWatch Logs
+/// message is extracted when it is a JSON object, else counted as a log line at its time.
+/// (Shared by the live path and by recovery from the archive.)
+pub fn observe<'a>(
+    body: &'a Body<'a>,
+    env: Envelope<'a>,
+    rules: &crate::extract::Rules,
+) -> (
+    Payload<'a>,
+    Result<crate::extract::Observation<'a>, crate::extract::ExtractError>,
+) {
+    match body {
+        Body::Json(bytes) => (Payload::Json(bytes), extract::extract(bytes, env, rules)),
+        Body::Log { message, time_ms } => {
+            let env = Envelope {
+                default_time_ms: Some(*time_ms),
+                ..env
+            };
+            let payload = Payload::Log {
+                message,
+                time_ms: *time_ms,
+            };
+            let obs = if message.trim_start().starts_with('{') {
+                extract::extract(message.as_bytes(), env, rules)
+                    .unwrap_or_else(|_| extract::log_line(env))
+            } else {
+                extract::log_line(env)
+            };
+            (payload, Ok(obs))
+        }
+    }
+}
+
 /// Classifies a shard's decoded records into archive lines and observations.
 pub fn classify<'a>(
     shard: &'a str,
@@ -93,13 +161,14 @@ pub fn classify<'a>(
 ) -> Classified<'a> {
     let mut out = Classified::default();
     for (r, d) in recs.iter().zip(decoded) {
-        let line = |sub, pk, payload, reason| Line {
+        let line = |sub, pk: &'a str, payload, reason| Line {
             shard_id: shard,
             pos: Position {
                 seq: r.seq.clone(),
                 sub,
             },
             partition_key: pk,
+            kinesis_partition_key: (pk != r.partition_key).then_some(r.partition_key),
             arrival_ms: r.arrival_ms,
             payload,
             reason,
@@ -127,29 +196,7 @@ pub fn classify<'a>(
                 arrival_ms: r.arrival_ms,
                 default_time_ms: None,
             };
-            let (payload, extracted) = match &u.body {
-                Body::Json(bytes) => (
-                    Payload::Json(bytes),
-                    extract::extract(bytes, env, &cfg.rules),
-                ),
-                Body::Log { message, time_ms } => {
-                    let env = Envelope {
-                        default_time_ms: Some(*time_ms),
-                        ..env
-                    };
-                    let payload = Payload::Log {
-                        message,
-                        time_ms: *time_ms,
-                    };
-                    let obs = if message.trim_start().starts_with('{') {
-                        extract::extract(message.as_bytes(), env, &cfg.rules)
-                            .unwrap_or_else(|_| extract::log_line(env))
-                    } else {
-                        extract::log_line(env)
-                    };
-                    (payload, Ok(obs))
-                }
-            };
+            let (payload, extracted) = observe(&u.body, env, &cfg.rules);
             match extracted {
                 Ok(obs) => {
                     summary.time_fallbacks += u64::from(obs.time_fallback);
@@ -158,6 +205,7 @@ pub fn classify<'a>(
                     out.marked.push(Marked {
                         shard,
                         key: r.partition_key,
+                        arrival_ms: r.arrival_ms,
                         pos: Position {
                             seq: r.seq.clone(),
                             sub: u.sub,

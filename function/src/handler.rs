@@ -10,7 +10,7 @@
 //! A deterministic refusal by the table (`ValidationException`) is not retried: those
 //! records go to `rejected/` with the service's message and the batch goes on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -109,10 +109,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
         &self,
         event: &KinesisEvent,
     ) -> Result<(KinesisEventResponse, Summary), Error> {
-        let mut shards: BTreeMap<&str, Vec<&KinesisEventRecord>> = BTreeMap::new();
-        for r in &event.records {
-            shards.entry(shard_of(r)).or_default().push(r);
-        }
+        let shards = batch::by_shard(event);
         let mut summary = Summary {
             kinesis_records: event.records.len() as u64,
             ..Summary::default()
@@ -136,21 +133,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
         summary: &mut Summary,
     ) -> Result<Option<SeqNo>, Error> {
         let cfg = &self.config;
-        let recs: Vec<Rec<'_>> = records
-            .iter()
-            .map(|r| {
-                let k = &r.kinesis;
-                let seq = SeqNo::parse(&k.sequence_number).ok_or_else(|| {
-                    Error::Event(format!("invalid sequence number {:?}", k.sequence_number))
-                })?;
-                Ok(Rec {
-                    seq,
-                    partition_key: &k.partition_key,
-                    arrival_ms: k.approximate_arrival_timestamp.0.timestamp_millis(),
-                    data: &k.data.0,
-                })
-            })
-            .collect::<Result<_, Error>>()?;
+        let recs: Vec<Rec<'_>> = batch::parse(records)?;
         let decoded = batch::decode_all(&recs, cfg);
         let classified = batch::classify(shard, &recs, &decoded, cfg, summary);
 
@@ -274,12 +257,13 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                 self.remember(key, view);
                 return Ok(out);
             }
-            let results =
-                futures::future::join_all(plan.writes.iter().map(|w| self.metrics.put(w))).await;
+            // In page order, stopping at the first conflict: a page's new marks may only
+            // be written once every page before it is known full, so a domain's mark never
+            // lands in two pages (a writer that assumed page 0 absent must not spill to 1).
             let (mut contended, mut reload, mut error) = (false, false, None);
-            for (w, r) in plan.writes.into_iter().zip(results) {
+            for w in plan.writes {
                 let index = w.page.index;
-                match r {
+                match self.metrics.put(&w).await {
                     Ok(Outcome::Applied) => {
                         out.pages += 1;
                         out.counted += w.records.len() as u64;
@@ -292,7 +276,8 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                         contended = true;
                         out.conflicts += 1;
                         reload |= current.as_ref().is_some_and(|p| p.full);
-                        view.learn(index, current);
+                        view.learn(index, current.map(|p| *p));
+                        break;
                     }
                     Err(Error::MetricsRejected { message, .. }) => {
                         for i in w.records {
@@ -300,7 +285,10 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                             out.refused.push((pending[i], message.clone()));
                         }
                     }
-                    Err(e) => error = Some(e),
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
                 }
             }
             if let Some(e) = error {
@@ -348,12 +336,4 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             cache.insert(key.clone(), view);
         }
     }
-}
-
-/// `shardId-…` from `eventID` (`<shardId>:<sequence>`).
-fn shard_of(r: &KinesisEventRecord) -> &str {
-    r.event_id
-        .as_deref()
-        .and_then(|id| id.split_once(':'))
-        .map_or("shardId-unknown", |(shard, _)| shard)
 }

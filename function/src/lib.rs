@@ -4,6 +4,7 @@
 //! * pure: [`decode`] (formats), [`kpl`], [`extract`], [`batch`] (a shard's records →
 //!   lines and observations), [`aggregate`], [`store`] (pages, plans, DynamoDB limits),
 //!   [`archive`] (objects and keys), [`position`];
+//! * recovery: [`recover`] (rebuild pages of given-up records from the archive);
 //! * edges: [`handler`] (one batch, generic over [`archive::ArchiveStore`] and
 //!   [`store::MetricsStore`]), [`aws`] (SDK adapters), [`telemetry`] (logs and EMF).
 
@@ -18,6 +19,7 @@ pub mod extract;
 pub mod handler;
 pub mod kpl;
 pub mod position;
+pub mod recover;
 pub mod store;
 pub mod telemetry;
 

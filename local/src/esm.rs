@@ -62,16 +62,26 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Loads the checkpoint file (missing = no checkpoints).
-    pub fn load(path: &Path) -> Self {
-        let done = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        Self {
+    /// Loads the checkpoint file (missing = no checkpoints; unreadable or corrupt = an
+    /// error naming the file, never a silent restart from the stream's start).
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let done = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Io {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => {
+                return Err(Error::Io {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
+        };
+        Ok(Self {
             path: path.to_owned(),
             done: Mutex::new(done),
-        }
+        })
     }
 
     /// The checkpoint of a shard.
@@ -82,11 +92,17 @@ impl Checkpoints {
     async fn set(&self, shard: &str, seq: &str) {
         let mut d = self.done.lock().await;
         d.insert(shard.to_owned(), seq.to_owned());
-        if let Ok(text) = serde_json::to_string_pretty(&*d) {
-            let tmp = self.path.with_extension("tmp");
-            if std::fs::write(&tmp, text).is_ok() {
-                let _ = std::fs::rename(&tmp, &self.path);
-            }
+        let saved = serde_json::to_string_pretty(&*d)
+            .map_err(std::io::Error::other)
+            .and_then(|text| {
+                let tmp = self.path.with_extension("tmp");
+                std::fs::write(&tmp, text)?;
+                std::fs::rename(&tmp, &self.path)
+            });
+        if let Err(e) = saved {
+            // The mapping goes on (the checkpoint is in memory); a restart would re-read
+            // from the last saved one, which the marks make harmless.
+            tracing::error!(path = %self.path.display(), error = %e, shard, "checkpoint not saved");
         }
     }
 }
@@ -229,7 +245,7 @@ pub async fn start(
     let spec = deployed.mapping.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Stats::default());
-    let checkpoints = Arc::new(Checkpoints::load(&state_dir.join("checkpoints.json")));
+    let checkpoints = Arc::new(Checkpoints::load(&state_dir.join("checkpoints.json"))?);
     let (metrics_tx, metrics_rx) = mpsc::unbounded_channel();
     let mut tasks = vec![tokio::spawn(publish_metrics(clients.clone(), metrics_rx))];
     tasks.push(tokio::spawn(publish_queue_depth(
@@ -757,11 +773,16 @@ pub struct Redrive {
     pub records: u64,
     /// Messages left in the queue because their records failed again.
     pub still_failing: u64,
+    /// Metrics pages rebuilt from the archive, and records they count that they did not.
+    pub pages_rebuilt: u64,
+    pub recounted: u64,
 }
 
 /// Redrives the failure queue: re-reads each failed batch's records from the stream
-/// (`startSequenceNumber`..=`endSequenceNumber`), invokes the function with them and deletes
-/// the message once they succeed. Exactly-once makes re-processing safe.
+/// (`startSequenceNumber`..=`endSequenceNumber`), invokes the function with them (which
+/// archives them and counts those past their marks), rebuilds from the archive every page
+/// holding their (shard, partition key) domains (`function::recover`: exact even when newer
+/// records of the same keys were counted meanwhile), and deletes the message after that.
 pub async fn redrive(
     clients: &Clients,
     deployed: &Deployed,
@@ -810,7 +831,7 @@ pub async fn redrive(
                     Arc::new(Mutex::new(Progress {
                         pending: BTreeMap::new(),
                     })),
-                    Arc::new(Checkpoints::load(&state_dir.join("redrive-progress.json"))),
+                    Arc::new(Checkpoints::load(&state_dir.join("redrive-progress.json"))?),
                     Arc::new(Stats::default()),
                     metrics_tx.clone(),
                 )
@@ -843,6 +864,22 @@ pub async fn redrive(
                 }
             }
             if ok {
+                match recover_batch(clients, deployed, lane, &recs).await {
+                    Ok(r) if r.not_counted == 0 => {
+                        report.pages_rebuilt += r.pages;
+                        report.recounted += r.recounted;
+                    }
+                    Ok(r) => {
+                        tracing::warn!(?r, "records of a redriven batch are still not counted");
+                        ok = false;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "recovery from the archive failed");
+                        ok = false;
+                    }
+                }
+            }
+            if ok {
                 report.batches += 1;
                 report.records += recs.len() as u64;
                 if let Some(h) = m.receipt_handle() {
@@ -867,6 +904,31 @@ pub async fn redrive(
         lane.env.stop().await;
     }
     Ok(report)
+}
+
+/// Rebuilds the pages of a redriven batch's records from the archive.
+async fn recover_batch(
+    clients: &Clients,
+    deployed: &Deployed,
+    lane: &Lane,
+    recs: &[Rec],
+) -> Result<function::recover::Recovery, Error> {
+    let env = &deployed.function.env;
+    let cfg = function::Config::from_vars(|k| env.get(k).cloned())
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let event: aws_lambda_events::event::kinesis::KinesisEvent =
+        serde_json::from_slice(&lane.event(recs)).map_err(|e| Error::Runtime(e.to_string()))?;
+    let archive = crate::archive::S3Reader {
+        client: clients.s3.clone(),
+        bucket: cfg.bucket.clone(),
+    };
+    let metrics = function::aws::DynamoMetrics {
+        client: clients.dynamodb.clone(),
+        table: cfg.table.clone(),
+    };
+    function::recover::recover_event(&archive, &metrics, &cfg, &event)
+        .await
+        .map_err(|e| Error::Runtime(format!("recovery: {e}")))
 }
 
 /// Reads a shard's records from `start` through `end` (inclusive).

@@ -6,10 +6,12 @@
 //! * [`deploy`]: every resource of `Pulumi.yaml`, resolved for a stack, created in order.
 //! * [`runtime`]: Runtime API + `bootstrap` processes (one per execution environment).
 //! * [`esm`]: the event source mapping (lanes, batching, retries, bisect, failure queue,
-//!   checkpoints, CloudWatch metrics) and redrive.
+//!   checkpoints, CloudWatch metrics) and redrive (re-invoke, then rebuild from the archive).
+//! * [`archive`]: the archive bucket read back for recovery.
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
 //! * [`stack`]: `up` — all of the above, plus the state file other commands read.
 
+pub mod archive;
 pub mod bench;
 pub mod cli;
 pub mod clients;

@@ -271,7 +271,7 @@ async fn a_poison_record_is_quarantined_and_does_not_block_its_shard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_write_path_ends_in_the_failure_queue_and_redrive_restores_exact_totals() {
+async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     let mut s = up("dev", "redrive").await;
     let first = producer::samples(40, 21, now_ms(), 60);
     send(&s, &first).await;
@@ -287,7 +287,8 @@ async fn a_failing_write_path_ends_in_the_failure_queue_and_redrive_restores_exa
     s.start_mapping()
         .await
         .expect("mapping restarts after its checkpoint");
-    let second = producer::samples(40, 22, now_ms(), 60);
+    let second_now = now_ms();
+    let second = producer::samples(40, 22, second_now, 60);
     send(&s, &second).await;
     wait_done(&s, 40).await;
     let c = s.counters();
@@ -332,15 +333,27 @@ async fn a_failing_write_path_ends_in_the_failure_queue_and_redrive_restores_exa
     // Archived before counting: the archive has all 80 records even though 40 failed.
     assert_eq!(archive(&s, "raw/").await.len(), 80);
 
-    // Clear the fault, redrive: exact totals over all 80 records.
+    // Clear the fault; newer records of the same keys and windows are counted first, so
+    // the given-up records now lie below their keys' marks.
     s.deployed
         .function
         .env
         .insert("METRICS_TABLE".into(), table);
     s.start_mapping().await.expect("restart");
+    let third = producer::samples(40, 23, second_now, 60);
+    send(&s, &third).await;
+    wait_done(&s, 40).await;
+    assert_eq!(s.counters().batches_failed, 0);
+
+    // Redrive: re-invoke, rebuild from the archive: exact totals over all 120 records.
     let r = s.redrive().await.expect("redrive");
-    assert_eq!((r.records, r.still_failing), (40, 0));
-    let all: Vec<Sample> = first.iter().chain(&second).cloned().collect();
+    assert_eq!((r.records, r.still_failing), (40, 0), "{r:?}");
+    assert!(r.pages_rebuilt > 0, "{r:?}");
+    let all: Vec<Sample> = first.iter().chain(&second).chain(&third).cloned().collect();
+    assert_table(&s, &all).await;
+    // A second redrive finds nothing to do and changes nothing.
+    let again = s.redrive().await.expect("redrive again");
+    assert_eq!(again.batches, 0);
     assert_table(&s, &all).await;
     s.down().await;
 }

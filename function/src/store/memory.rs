@@ -17,6 +17,8 @@ pub struct MemoryTable {
     items: Mutex<BTreeMap<(String, String), Item>>,
     /// While true, every request fails as if the service were unavailable.
     pub failing: AtomicBool,
+    /// Requests for this entity fail (one hot or broken partition; others succeed).
+    pub failing_entity: Mutex<Option<String>>,
     /// Billed write units so far (each put: the larger of the item before and after, per KB).
     pub write_units: AtomicU64,
     /// Puts sent so far (applied or not).
@@ -31,6 +33,15 @@ fn unavailable(what: &str) -> Error {
 }
 
 impl MemoryTable {
+    fn down_for(&self, entity: &str) -> bool {
+        self.failing.load(Ordering::SeqCst)
+            || self
+                .failing_entity
+                .lock()
+                .map(|e| e.as_deref() == Some(entity))
+                .unwrap_or(true)
+    }
+
     /// A copy of every item.
     pub fn snapshot(&self) -> BTreeMap<(String, String), Item> {
         self.items.lock().map(|g| g.clone()).unwrap_or_default()
@@ -68,6 +79,7 @@ impl MemoryTable {
             let current = old
                 .map(Page::from_item)
                 .transpose()
+                .map(|p| p.map(Box::new))
                 .map_err(|e| Error::Metrics {
                     item: name,
                     source: e.into(),
@@ -79,7 +91,7 @@ impl MemoryTable {
     }
 
     fn load_now(&self, entity: &str, window: &str) -> Result<Vec<Page>, Error> {
-        if self.failing.load(Ordering::SeqCst) {
+        if self.down_for(entity) {
             return Err(unavailable(entity));
         }
         let items = self.items.lock().map_err(|_| unavailable(entity))?;
@@ -102,7 +114,7 @@ impl MemoryTable {
 
 impl MetricsStore for MemoryTable {
     fn put(&self, w: &Write) -> impl Future<Output = Result<Outcome, Error>> + Send {
-        let result = if self.failing.load(Ordering::SeqCst) {
+        let result = if self.down_for(&w.page.entity) {
             Err(unavailable(&w.page.entity))
         } else {
             self.put_now(w)

@@ -28,7 +28,7 @@ pub enum Outcome {
     /// Written.
     Applied,
     /// The version was not the expected one; the page as it is now (`None`: absent).
-    Conflict(Option<Page>),
+    Conflict(Option<Box<Page>>),
 }
 
 /// The condition expression of a write (`#v`/`:v` and `#pk` are its only placeholders).

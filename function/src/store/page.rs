@@ -38,6 +38,9 @@ pub mod attr {
     pub const MARKS: &str = "marks";
     /// Metric or event observations not aggregated (caps, 38-digit overflow).
     pub const NOT_AGGREGATED: &str = "not_aggregated";
+    /// Map: archive hour (`YYYY-MM-DDTHH`, arrival time) → records counted from it; tells
+    /// a recompute which archive partitions hold this page's records.
+    pub const ARRIVALS: &str = "arrivals";
     /// Set once the page takes no new marks.
     pub const FULL: &str = "full";
     /// Incremented by every write; writes are conditioned on it.
@@ -175,7 +178,15 @@ pub struct Page {
     /// shard id → Kinesis partition key → last counted position.
     pub marks: BTreeMap<String, BTreeMap<String, Position>>,
     pub not_aggregated: u64,
+    /// Archive hour (`YYYY-MM-DDTHH`) → records of this page that arrived in it.
+    pub arrivals: BTreeMap<String, u64>,
     pub full: bool,
+}
+
+/// The archive hour of an arrival time, `YYYY-MM-DDTHH` (the key of [`Page::arrivals`]).
+pub fn arrival_hour(ms: i64) -> String {
+    let label = window_label(ms);
+    label.get(..13).unwrap_or(&label).to_owned()
 }
 
 impl Page {
@@ -199,15 +210,19 @@ impl Page {
         self.marks.get(shard)?.get(key)
     }
 
-    /// Bytes the marks map takes in the item (DynamoDB accounting).
+    /// Bytes the marks map may take in the item (DynamoDB accounting, positions at their
+    /// longest).
     pub fn marks_bytes(&self) -> usize {
         3 + self
             .marks
             .iter()
-            .map(|(s, keys)| {
-                1 + s.len() + 3 + keys.iter().map(|(k, p)| mark_bytes(k, p)).sum::<usize>()
-            })
+            .map(|(s, keys)| 1 + s.len() + 3 + keys.keys().map(|k| mark_bytes(k)).sum::<usize>())
             .sum::<usize>()
+    }
+
+    /// Notes that a counted record arrived at `ms`.
+    pub fn arrived(&mut self, ms: i64) {
+        *self.arrivals.entry(arrival_hour(ms)).or_default() += 1;
     }
 
     /// Adds one observation; metrics and events past the caps are counted, not kept.
@@ -301,6 +316,8 @@ impl Page {
         });
         put(attr::MARKS, Av::M(marks.collect()));
         put(attr::NOT_AGGREGATED, n(&self.not_aggregated));
+        let arrivals = self.arrivals.iter().map(|(h, c)| (h.clone(), n(c)));
+        put(attr::ARRIVALS, Av::M(arrivals.collect()));
         if self.full {
             put(attr::FULL, Av::Bool(true));
         }
@@ -363,6 +380,14 @@ impl Page {
                 c.ok_or_else(|| format!("event {value} is not a count"))?,
             );
         }
+        let mut arrivals = BTreeMap::new();
+        for (hour, c) in map(attr::ARRIVALS) {
+            let c = c.as_n().and_then(|t| t.parse().ok());
+            arrivals.insert(
+                hour.clone(),
+                c.ok_or_else(|| format!("arrival hour {hour} is not a count"))?,
+            );
+        }
         let mut marks: BTreeMap<String, BTreeMap<String, Position>> = BTreeMap::new();
         for (shard, keys) in map(attr::MARKS) {
             let keys = keys
@@ -393,12 +418,17 @@ impl Page {
             events,
             marks,
             not_aggregated: num(attr::NOT_AGGREGATED)?,
+            arrivals,
             full: matches!(item.get(attr::FULL), Some(Av::Bool(true))),
         })
     }
 }
 
-/// Bytes one mark adds to the marks map.
-pub fn mark_bytes(key: &str, pos: &Position) -> usize {
-    1 + key.len() + pos.to_string().len()
+/// Longest position text: a 129-digit sequence number, `:`, a 10-digit sub-record index.
+pub const MAX_POSITION_BYTES: usize = 129 + 1 + 10;
+
+/// Bytes one mark may take in the marks map, counted at the longest position it can ever
+/// grow to, so a page's marks never outgrow the budget after it took them.
+pub fn mark_bytes(key: &str) -> usize {
+    1 + key.len() + MAX_POSITION_BYTES
 }

@@ -24,6 +24,8 @@ pub struct Marked<'a> {
     /// The Kinesis record's partition key (the lane-ordering key, not the user record's).
     pub key: &'a str,
     pub pos: Position,
+    /// Arrival time (ms): the page records the archive hours its records are under.
+    pub arrival_ms: i64,
     pub obs: Observation<'a>,
 }
 
@@ -68,7 +70,8 @@ pub struct Write {
     pub records: Vec<usize>,
 }
 
-/// The writes for an item, plus the records already counted.
+/// The writes for an item, in page order, plus the records already counted. They must be
+/// sent in that order, each only after the previous one was applied.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
     pub writes: Vec<Write>,
@@ -142,7 +145,7 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
             let entry = t.0.marks.entry(shard.to_owned()).or_default();
             let new_shard = entry.is_empty();
             entry.insert(k.to_owned(), first.clone());
-            let added = mark_bytes(k, first) + if new_shard { 4 + shard.len() } else { 0 };
+            let added = mark_bytes(k) + if new_shard { 4 + shard.len() } else { 0 };
             tail_bytes = tail_bytes.map(|b| b + added);
             t.2.extend(recs);
         }
@@ -155,6 +158,7 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
         for &i in &recs {
             let m = records[i];
             page.add(&m.obs);
+            page.arrived(m.arrival_ms);
             let mark = page
                 .marks
                 .entry(m.shard.to_owned())

@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 
 use function::archive::MemoryArchive;
 use function::handler::{Backoff, Processor};
-use function::kpl;
 use function::store::{MemoryTable, Totals};
+use function::{kpl, recover};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -48,6 +48,11 @@ enum Next {
     FailingTable,
     FailingArchive,
     Replay,
+    /// The batch fails (0: table down, 1: archive down, 2: one entity's item failing) and
+    /// Lambda gives up on it: its unprocessed records go to the failure destination.
+    GiveUp(u8),
+    /// The operator's recovery: the given-up records are invoked again, then recovered.
+    Redrive,
 }
 
 fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, usize)> {
@@ -58,6 +63,8 @@ fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, usize)
         1 => Just(Next::FailingTable),
         1 => Just(Next::FailingArchive),
         1 => Just(Next::Replay),
+        2 => (0u8..3).prop_map(Next::GiveUp),
+        1 => Just(Next::Redrive),
     ];
     (any::<prop::sample::Index>(), 1usize..6, next, 0usize..3)
 }
@@ -173,7 +180,12 @@ proptest! {
         let (archive, table) = (Arc::new(MemoryArchive::default()), Arc::new(MemoryTable::default()));
         let warm = containers(3, &archive, &table, marks_budget);
         let mut cursor = vec![0usize; lanes.len()];
+        let mut given_up: Vec<In> = Vec::new();
         for (lane_pick, len, next, container) in steps {
+            if let Next::Redrive = next {
+                redrive(&warm[container], &archive, &table, &mut given_up)?;
+                continue;
+            }
             let l = lane_pick.index(lanes.len());
             let lane = &lanes[l];
             if cursor[l] >= lane.len() {
@@ -182,20 +194,38 @@ proptest! {
             let end = (cursor[l] + len).min(lane.len());
             let batch = &lane[cursor[l]..end];
             match next {
-                Next::FailingTable => table.failing.store(true, Ordering::SeqCst),
-                Next::FailingArchive => {
+                Next::FailingTable | Next::GiveUp(0) => table.failing.store(true, Ordering::SeqCst),
+                Next::FailingArchive | Next::GiveUp(1) => {
                     if let Ok(mut f) = archive.fail_prefixes.lock() {
                         f.push("raw/".into());
+                    }
+                }
+                Next::GiveUp(_) => {
+                    if let Ok(mut e) = table.failing_entity.lock() {
+                        *e = Some("sensor-0".into());
                     }
                 }
                 _ => {}
             }
             let (resp, _) = block_on(warm[container].process(&event(batch))).expect("processed");
             table.failing.store(false, Ordering::SeqCst);
+            if let Ok(mut e) = table.failing_entity.lock() {
+                *e = None;
+            }
             if let Ok(mut f) = archive.fail_prefixes.lock() {
                 f.clear();
             }
             let reported = resp.batch_item_failures.first().and_then(|f| f.item_identifier.clone());
+            if let Next::GiveUp(_) = next {
+                // Retries exhausted: what was not done goes to the failure destination and
+                // the lane moves on past the batch.
+                let from = reported
+                    .and_then(|f| batch.iter().position(|r| r.seq == f))
+                    .unwrap_or(batch.len());
+                given_up.extend_from_slice(&batch[from..]);
+                cursor[l] = end;
+                continue;
+            }
             cursor[l] = match (next, reported) {
                 // Lambda checkpoints before the reported record and retries from it.
                 (_, Some(failed)) => {
@@ -205,15 +235,17 @@ proptest! {
                 (Next::Redeliver, None) => cursor[l],
                 (Next::Partial(i), None) => cursor[l] + i.index(batch.len()),
                 (Next::Replay, None) => 0,
+                (Next::GiveUp(_) | Next::Redrive, None) => unreachable!("handled above"),
             };
         }
-        // Drain: every lane delivered to the end.
+        // Drain: every lane delivered to the end, then what waits is redriven.
         for (l, lane) in lanes.iter().enumerate() {
             if cursor[l] < lane.len() {
                 let (resp, _) = block_on(warm[0].process(&event(&lane[cursor[l]..]))).expect("processed");
                 prop_assert!(resp.batch_item_failures.is_empty());
             }
         }
+        redrive(&warm[1], &archive, &table, &mut given_up)?;
 
         let (got, want) = (totals(&table), totals(&ref_table));
         prop_assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
@@ -226,6 +258,35 @@ proptest! {
         let total: usize = shards.iter().map(Vec::len).sum();
         prop_assert!(archived(&ref_archive).len() >= total);
     }
+}
+
+/// Recovery as the operator runs it: invoke the function with the given-up records, then
+/// rebuild the pages holding their domains from the archive.
+fn redrive(
+    container: &Processor<Arc<MemoryArchive>, Arc<MemoryTable>>,
+    archive: &Arc<MemoryArchive>,
+    table: &Arc<MemoryTable>,
+    given_up: &mut Vec<In>,
+) -> Result<(), TestCaseError> {
+    if given_up.is_empty() {
+        return Ok(());
+    }
+    let ev = event(given_up);
+    let (resp, _) = block_on(container.process(&ev)).expect("processed");
+    prop_assert!(
+        resp.batch_item_failures.is_empty(),
+        "no fault during a redrive"
+    );
+    let report = block_on(recover::recover_event(
+        &**archive,
+        &**table,
+        &container.config,
+        &ev,
+    ))
+    .expect("recovered");
+    prop_assert_eq!(report.not_counted, 0, "{:?}", report);
+    given_up.clear();
+    Ok(())
 }
 
 /// A fixed schedule, readable: duplicate, partial retry and replay of one shard.

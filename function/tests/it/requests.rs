@@ -33,6 +33,7 @@ fn plan_on(view: &View) -> store::Plan {
         shard: "shardId-000000000000",
         key: "sensor-001",
         pos: function::position::Position::parse("49568167373333333333:0").expect("pos"),
+        arrival_ms: T0_MS,
         obs: extract_default(json).expect("valid"),
     };
     store::plan(&key(), view, &[&marked], SETTINGS)
@@ -90,6 +91,7 @@ fn a_known_page_is_conditioned_on_its_version() {
         shard: "shardId-000000000000",
         key: "sensor-001",
         pos: function::position::Position::parse("49568167373333333334:0").expect("pos"),
+        arrival_ms: T0_MS,
         obs: extract_default(json).expect("valid"),
     };
     let mut plan = store::plan(&key(), &view, &[&later], SETTINGS);
@@ -123,8 +125,8 @@ fn a_failed_condition_yields_the_current_page_and_replanning_skips_the_record() 
     let Outcome::Conflict(Some(page)) = outcome else {
         panic!("expected a conflict with the page, got {outcome:?}")
     };
-    assert_eq!(page, current);
-    let replan = plan_on(&View { pages: vec![page] });
+    assert_eq!(*page, current);
+    let replan = plan_on(&View { pages: vec![*page] });
     assert!(replan.writes.is_empty());
     assert_eq!(replan.duplicates, vec![0]);
 }

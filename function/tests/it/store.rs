@@ -77,16 +77,26 @@ fn the_worst_case_page_fits_in_400_kb() {
     let pos = function::position::Position::parse(&format!("{}:4294967295", "9".repeat(129)))
         .expect("pos");
     let key = |i: usize| format!("{i:04}{}", "字".repeat(250));
-    let mut marks = std::collections::BTreeMap::new();
-    let mut used = 0;
+    let shard = format!("shardId-{}", "0".repeat(120));
     let mut i = 0;
-    while used < function::store::page::MARKS_BUDGET_BYTES {
-        used += 1 + key(i).len() + 3;
-        marks.insert(key(i), pos.clone());
+    // Up to the budget, then the one mark that may overshoot it.
+    while p.marks_bytes() < function::store::page::MARKS_BUDGET_BYTES {
+        p.marks
+            .entry(shard.clone())
+            .or_default()
+            .insert(key(i), pos.clone());
         i += 1;
     }
     p.marks
-        .insert(format!("shardId-{}", "0".repeat(120)), marks);
+        .entry(shard.clone())
+        .or_default()
+        .insert(key(i), pos.clone());
+    // Arrival hours: a one-minute window's records arrive within 5 minutes before it and
+    // 7 days after it (MAX_FUTURE_SKEW / MAX_PAST_AGE), at most 170 hours.
+    for h in 0..170 {
+        p.arrived(1_705_314_600_000 + h * 3_600_000);
+    }
+    p.arrivals.values_mut().for_each(|c| *c = u64::MAX);
     let item = p.to_item();
     let size = item::item_size(&item);
     assert!(

@@ -1,0 +1,58 @@
+//! The archive bucket read back (recovery rebuilds pages from it): list and get, over S3.
+
+use function::Error as FnError;
+use function::recover::ArchiveReader;
+
+/// The archive bucket on S3 (or the emulator).
+#[derive(Debug, Clone)]
+pub struct S3Reader {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+fn failed(key: &str, e: impl std::error::Error + Send + Sync + 'static) -> FnError {
+    FnError::Archive {
+        key: key.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+impl ArchiveReader for S3Reader {
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, FnError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| failed(prefix, aws_sdk_s3::Error::from(e)))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, FnError> {
+        let obj = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| failed(key, aws_sdk_s3::Error::from(e)))?;
+        let body = obj.body.collect().await.map_err(|e| failed(key, e))?;
+        Ok(body.into_bytes().to_vec())
+    }
+}
