@@ -197,7 +197,8 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
         &actions::S3,
         &actions::DYNAMODB,
         &actions::LOGS,
-        &actions::SQS,
+        &actions::FAILED_BATCHES_OBJECTS,
+        &actions::FAILED_BATCHES_BUCKET,
     ]
     .concat();
     for a in &needed {
@@ -229,13 +230,23 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
         on("s3:PutObject"),
         [
             "${archiveBucket.arn}/raw/*",
-            "${archiveBucket.arn}/rejected/*"
+            "${archiveBucket.arn}/rejected/*",
+            "${failedBatchesBucket.arn}/*"
         ]
     );
+    assert_eq!(on("s3:ListBucket"), ["${failedBatchesBucket.arn}"]);
     assert_eq!(on("dynamodb:PutItem"), ["${metricsTable.arn}"]);
     assert_eq!(on("dynamodb:Query"), ["${metricsTable.arn}"]);
     assert_eq!(on("logs:PutLogEvents"), ["${processorLogGroup.arn}:*"]);
-    assert_eq!(on("sqs:SendMessage"), ["${failureQueue.arn}"]);
+    // The on-failure destination is the failed-batches bucket, which notifies the topic.
+    let mapping = &resource(&p, names::MAPPING).properties;
+    assert_eq!(
+        mapping["destinationConfig"]["onFailure"]["destinationArn"],
+        "${failedBatchesBucket.arn}"
+    );
+    let notification = &resource(&p, names::FAILED_BUCKET_NOTIFICATION).properties;
+    assert_eq!(notification["topics"][0]["topicArn"], "${alertTopic.arn}");
+    assert_eq!(notification["topics"][0]["filterPrefix"], "aws/lambda/");
 }
 
 #[test]
@@ -246,17 +257,14 @@ fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
         .iter()
         .filter(|(_, r)| r.ty == "aws:cloudwatch:MetricAlarm")
         .collect();
-    assert_eq!(alarms.len(), 4);
+    assert_eq!(alarms.len(), 3);
     let metrics: Vec<&str> = alarms
         .iter()
         .map(|(_, r)| r.properties["metricName"].as_str().expect("metric"))
         .collect();
-    for m in [
-        "Errors",
-        "Throttles",
-        "IteratorAge",
-        "ApproximateNumberOfMessagesVisible",
-    ] {
+    // A given-up batch is announced by the failed-batches bucket's notification, not by
+    // an alarm (a queue-depth alarm clears itself when SQS stops reporting an idle queue).
+    for m in ["Errors", "Throttles", "IteratorAge"] {
         assert!(metrics.contains(&m), "no alarm on {m}");
     }
     for (name, r) in alarms {
@@ -290,11 +298,16 @@ fn encryption_is_on_everywhere() {
     );
     assert_eq!(props(names::TABLE)["serverSideEncryption"]["enabled"], true);
     assert_eq!(props(names::TOPIC)["kmsMasterKeyId"], "${pipelineKey.arn}");
-    assert_eq!(props(names::QUEUE)["sqsManagedSseEnabled"], true);
+    assert_eq!(
+        props(names::FAILED_BUCKET_ENCRYPTION)["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"],
+        "AES256"
+    );
     assert_eq!(props(names::KEY)["enableKeyRotation"], true);
     // The key policy lets CloudWatch alarms publish to the encrypted topic.
     let key_policy = serde_json::to_string(&props(names::KEY)["policy"]).expect("json");
     assert!(key_policy.contains("cloudwatch.amazonaws.com"));
+    // … and S3 notify it of failed batches.
+    assert!(key_policy.contains("s3.amazonaws.com"));
     // The bucket refuses plain HTTP.
     let bucket_policy = serde_json::to_string(&props(names::BUCKET_POLICY)).expect("json");
     assert!(bucket_policy.contains("aws:SecureTransport"));
@@ -319,7 +332,7 @@ fn mapping_has_the_seed_settings_and_the_production_additions() {
     );
     assert_eq!(
         m["destinationConfig"]["onFailure"]["destinationArn"],
-        "${failureQueue.arn}"
+        "${failedBatchesBucket.arn}"
     );
     assert_eq!(m["startingPosition"], "TRIM_HORIZON");
 }
@@ -337,7 +350,7 @@ fn outputs_are_the_documented_ones() {
             "MetricsTableName",
             "ProcessorFunctionName",
             "AlertTopicArn",
-            "FailureQueueUrl"
+            "FailedBatchesBucketName"
         ]
     );
 }
@@ -351,7 +364,7 @@ fn names_carry_the_stack_suffix() {
         (names::TABLE, "name"),
         (names::FUNCTION, "name"),
         (names::TOPIC, "name"),
-        (names::QUEUE, "name"),
+        (names::FAILED_BUCKET, "bucket"),
     ] {
         let v = resource(&p, res).properties[prop].as_str().expect("string");
         assert!(v.ends_with("-${pulumi.stack}"), "{res}.{prop} = {v}");

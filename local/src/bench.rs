@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
+use function::store::attr;
 
 use crate::error::Error;
 use crate::producer;
@@ -53,8 +54,8 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
             .dynamodb
             .get_item()
             .table_name(s.deployed.output("MetricsTableName"))
-            .key("partition_key", AttributeValue::S(id.into()))
-            .key("timestamp", AttributeValue::S(window.clone()))
+            .key(attr::PARTITION_KEY, AttributeValue::S(id.into()))
+            .key(attr::SORT_KEY, AttributeValue::S(window.clone()))
             .send()
             .await
             .map_err(Error::aws("dynamodb:GetItem"))?;

@@ -36,6 +36,13 @@ impl Clients {
             .region(Region::new(region.to_owned()))
             .endpoint_url(endpoint)
             .credentials_provider(creds)
+            // A request the emulator never answers fails (and is retried) instead of
+            // stalling a shard reader forever.
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(std::time::Duration::from_secs(20))
+                    .build(),
+            )
             .load()
             .await;
         Self::from_sdk(&sdk, Some(endpoint.to_owned()), region)

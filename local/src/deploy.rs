@@ -48,7 +48,10 @@ pub struct MappingSpec {
     pub bisect_on_error: bool,
     pub report_batch_item_failures: bool,
     pub trim_horizon: bool,
-    pub failure_queue_url: String,
+    /// The on-failure destination: the bucket given-up batches are kept in.
+    pub failure_bucket: String,
+    /// The mapping's id (the `<ESM-UUID>` of failure record keys).
+    pub uuid: String,
 }
 
 /// The deployed stack.
@@ -204,7 +207,9 @@ pub async fn deploy(
     let mut function = None;
     let mut mapping = None;
     let mut alarms = Vec::new();
-    for (name, res) in &program.resources {
+    for name in creation_order(program)? {
+        let res = &program.resources[name];
+        let name = &name.to_owned();
         let resolved = ctx
             .resolve(&Value::Object(res.properties.clone().into_iter().collect()))
             .map_err(|reason| Error::Deploy {
@@ -242,6 +247,56 @@ pub async fn deploy(
         mapping: mapping.ok_or_else(|| missing("aws:lambda:EventSourceMapping"))?,
         alarms,
     })
+}
+
+/// The resources in an order where each comes after every resource it references
+/// (`${name…}` in its properties, or `dependsOn`), program order otherwise — as Pulumi
+/// orders them. A cycle is an error naming the resources in it.
+fn creation_order(program: &Program) -> Result<Vec<&str>, Error> {
+    let names: Vec<&str> = program.resources.keys().map(String::as_str).collect();
+    let deps: HashMap<&str, Vec<&str>> = program
+        .resources
+        .iter()
+        .map(|(name, res)| {
+            let text = format!(
+                "{} {}",
+                serde_json::to_string(&res.properties).unwrap_or_default(),
+                res.options.depends_on.join(" ")
+            );
+            let refs = names
+                .iter()
+                .copied()
+                .filter(|other| {
+                    *other != name.as_str()
+                        && (text.contains(&format!("${{{other}."))
+                            || text.contains(&format!("${{{other}}}")))
+                })
+                .collect();
+            (name.as_str(), refs)
+        })
+        .collect();
+    let mut done: Vec<&str> = Vec::with_capacity(names.len());
+    while done.len() < names.len() {
+        let next = names
+            .iter()
+            .copied()
+            .find(|n| !done.contains(n) && deps[n].iter().all(|d| done.contains(d)));
+        match next {
+            Some(n) => done.push(n),
+            None => {
+                let stuck: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|n| !done.contains(n))
+                    .collect();
+                return Err(Error::Deploy {
+                    resource: stuck.join(", "),
+                    reason: "these resources reference each other in a cycle".into(),
+                });
+            }
+        }
+    }
+    Ok(done)
 }
 
 fn function_spec(
@@ -295,15 +350,15 @@ fn mapping_spec(name: &str, p: &Map<String, Value>, ctx: &Ctx) -> Result<Mapping
     }
     let m: M = props(name, p)?;
     let dest = s(&m.destination_config["onFailure"]["destinationArn"]);
-    let queue_url = ctx
+    let failure_bucket = ctx
         .outputs
         .values()
         .find(|o| o.get("arn").map(s).as_deref() == Some(dest.as_str()))
-        .and_then(|o| o.get("url"))
+        .and_then(|o| o.get("bucket"))
         .map(s)
         .ok_or_else(|| Error::Deploy {
             resource: name.into(),
-            reason: format!("on-failure destination {dest} is not a queue of the stack"),
+            reason: format!("on-failure destination {dest} is not a bucket of the stack"),
         })?;
     let stream_name = ctx
         .outputs
@@ -326,7 +381,8 @@ fn mapping_spec(name: &str, p: &Map<String, Value>, ctx: &Ctx) -> Result<Mapping
             .iter()
             .any(|t| t == "ReportBatchItemFailures"),
         trim_horizon: m.starting_position == "TRIM_HORIZON",
-        failure_queue_url: queue_url,
+        failure_bucket,
+        uuid: format!("local-{name}"),
     })
 }
 
@@ -533,27 +589,9 @@ async fn create(
             outputs(&[("id", str_of("bucket"))])
         }
         "aws:dynamodb:Table" => create_table(c, name, p).await?,
-        "aws:sqs:Queue" => {
-            use aws_sdk_sqs::types::QueueAttributeName;
-            let q = str_of("name");
-            let out = c
-                .sqs
-                .create_queue()
-                .queue_name(&q)
-                .attributes(
-                    QueueAttributeName::MessageRetentionPeriod,
-                    int_of("messageRetentionSeconds").to_string(),
-                )
-                .attributes(
-                    QueueAttributeName::SqsManagedSseEnabled,
-                    bool_of("sqsManagedSseEnabled").to_string(),
-                )
-                .send()
-                .await
-                .map_err(Error::aws("sqs:CreateQueue"))?;
-            let url = out.queue_url().unwrap_or_default().to_owned();
-            let arn = format!("arn:aws:sqs:{region}:{LOCAL_ACCOUNT}:{q}");
-            outputs(&[("id", url.clone()), ("url", url), ("arn", arn), ("name", q)])
+        "aws:s3:BucketNotification" => {
+            put_notification(c, p).await?;
+            outputs(&[("id", str_of("bucket"))])
         }
         "aws:sns:Topic" => {
             let t = str_of("name");
@@ -660,6 +698,44 @@ async fn wait_stream_active(c: &Clients, stream: &str) -> Result<String, Error> 
     })
 }
 
+/// S3 event notifications to SNS topics (the failed-batches bucket → the alert topic).
+async fn put_notification(c: &Clients, p: &Map<String, Value>) -> Result<(), Error> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, S3KeyFilter, TopicConfiguration,
+    };
+    let mut topics = Vec::new();
+    for t in p["topics"].as_array().into_iter().flatten() {
+        let mut b = TopicConfiguration::builder().topic_arn(s(&t["topicArn"]));
+        for e in t["events"].as_array().into_iter().flatten() {
+            b = b.events(Event::from(s(e).as_str()));
+        }
+        if let Some(prefix) = t["filterPrefix"].as_str() {
+            let rule = FilterRule::builder()
+                .name(FilterRuleName::Prefix)
+                .value(prefix)
+                .build();
+            let key = S3KeyFilter::builder().filter_rules(rule).build();
+            b = b.filter(NotificationConfigurationFilter::builder().key(key).build());
+        }
+        topics.push(b.build().map_err(|e| Error::Deploy {
+            resource: "aws:s3:BucketNotification".into(),
+            reason: e.to_string(),
+        })?);
+    }
+    c.s3.put_bucket_notification_configuration()
+        .bucket(s(&p["bucket"]))
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_topic_configurations(Some(topics))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(Error::aws("s3:PutBucketNotificationConfiguration"))?;
+    Ok(())
+}
+
 async fn put_lifecycle(c: &Clients, p: &Map<String, Value>) -> Result<(), Error> {
     use aws_sdk_s3::types::{
         AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
@@ -710,11 +786,13 @@ async fn put_lifecycle(c: &Clients, p: &Map<String, Value>) -> Result<(), Error>
                 .map_err(Error::aws("s3:PutBucketLifecycleConfiguration"))?,
         );
     }
+    let minimum = p
+        .get("transitionDefaultMinimumObjectSize")
+        .and_then(Value::as_str)
+        .map(TransitionDefaultMinimumObjectSize::from);
     c.s3.put_bucket_lifecycle_configuration()
         .bucket(s(&p["bucket"]))
-        .transition_default_minimum_object_size(TransitionDefaultMinimumObjectSize::from(
-            s(&p["transitionDefaultMinimumObjectSize"]).as_str(),
-        ))
+        .set_transition_default_minimum_object_size(minimum)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
                 .set_rules(Some(rules))

@@ -8,6 +8,7 @@
 //! * [`esm`]: the event source mapping (lanes, batching, retries, bisect, failure queue,
 //!   checkpoints, CloudWatch metrics) and redrive (re-invoke, then rebuild from the archive).
 //! * [`archive`]: the archive bucket read back for recovery.
+//! * [`failure`]: given-up batches kept in S3 (Lambda's on-failure record layout).
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
 //! * [`stack`]: `up` — all of the above, plus the state file other commands read.
 
@@ -19,6 +20,7 @@ pub mod deploy;
 pub mod emulator;
 pub mod error;
 pub mod esm;
+pub mod failure;
 pub mod producer;
 pub mod runtime;
 pub mod stack;

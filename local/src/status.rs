@@ -152,23 +152,6 @@ pub async fn alarms(c: &Clients, names: &[String]) -> Result<BTreeMap<String, St
         .collect())
 }
 
-/// Messages waiting in the failure queue.
-pub async fn queue_depth(c: &Clients, url: &str) -> Result<u64, Error> {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let a = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .map_err(Error::aws("sqs:GetQueueAttributes"))?;
-    Ok(a.attributes()
-        .and_then(|m| m.get(&QueueAttributeName::ApproximateNumberOfMessages))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_default())
-}
-
 /// The mapping's counters as the running stack last wrote them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
@@ -219,8 +202,14 @@ pub async fn render(c: &Clients, d: &Deployed, counters: &Counters) -> Result<St
         counters.batches_failed,
         counters.iterator_age_ms
     );
-    let depth = queue_depth(c, &d.mapping.failure_queue_url).await?;
-    let _ = writeln!(out, "failure queue depth {depth}");
+    let kept = crate::failure::list(c, &d.mapping.failure_bucket).await?;
+    let _ = writeln!(
+        out,
+        "failed batches waiting for redrive: {} (in s3://{}/{})",
+        kept.len(),
+        d.mapping.failure_bucket,
+        crate::failure::PREFIX
+    );
     for (name, state) in alarms(c, &d.alarms).await? {
         let _ = writeln!(out, "alarm {name:<55} {state}");
     }

@@ -14,6 +14,11 @@ use local::{LocalStack, Package, UpOptions, repo_root, status};
 use serde_json::Value;
 
 async fn up(stack: &str, test: &str) -> LocalStack {
+    // The mapping's and deploy's warnings show with the failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_test_writer()
+        .try_init();
     let dir = repo_root()
         .join("target/e2e")
         .join(format!("{test}-{}", std::process::id()));
@@ -45,12 +50,15 @@ where
 }
 
 async fn wait_done(s: &LocalStack, n: u64) {
-    wait_for(
-        Duration::from_secs(90),
-        &format!("{n} records done"),
-        || async { s.counters().records_done >= n },
-    )
-    .await;
+    let started = Instant::now();
+    while s.counters().records_done < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "timed out after 90 s waiting for {n} records done: {:?}",
+            s.counters()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Every archived line under `prefix`.
@@ -176,6 +184,47 @@ async fn assert_table(s: &LocalStack, samples: &[Sample]) {
     }
 }
 
+/// An SQS queue subscribed to the stack's alert topic; returns its URL.
+async fn subscribe_inbox(s: &LocalStack, name: &str) -> String {
+    let inbox = s
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue");
+    let arn = format!("arn:aws:sqs:{}:000000000000:{name}", s.deployed.region);
+    s.clients
+        .sns
+        .subscribe()
+        .topic_arn(s.deployed.output("AlertTopicArn"))
+        .protocol("sqs")
+        .endpoint(&arn)
+        .send()
+        .await
+        .expect("subscribe");
+    inbox.queue_url().unwrap_or_default().to_owned()
+}
+
+/// Whether a message mentioning `needle` (and, for alarms, the ALARM state) is in the inbox.
+async fn inbox_has(s: &LocalStack, url: &str, needle: &str) -> bool {
+    let msgs = s
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("receive");
+    msgs.messages().iter().any(|m| {
+        let body = m.body().unwrap_or_default();
+        body.contains(needle) && (!needle.ends_with("-errors") || body.contains("ALARM"))
+    })
+}
+
 async fn send(s: &LocalStack, samples: &[Sample]) {
     producer::send(
         &s.clients,
@@ -273,6 +322,7 @@ async fn a_poison_record_is_quarantined_and_does_not_block_its_shard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     let mut s = up("dev", "redrive").await;
+    let inbox = subscribe_inbox(&s, "failed-batch-inbox").await;
     let first = producer::samples(40, 21, now_ms(), 60);
     send(&s, &first).await;
     wait_done(&s, 40).await;
@@ -302,34 +352,36 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
         "the restarted mapping resumed after its checkpoint"
     );
 
-    // The failure queue holds Lambda's batch metadata.
-    let q = s.deployed.mapping.failure_queue_url.clone();
-    let msgs = s
-        .clients
-        .sqs
-        .receive_message()
-        .queue_url(&q)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
+    // The on-failure bucket keeps Lambda's invocation records: metadata and every record.
+    let bucket = s.deployed.mapping.failure_bucket.clone();
+    let keys = local::failure::list(&s.clients, &bucket)
         .await
-        .expect("receive");
-    let infos: Vec<Value> = msgs
-        .messages()
-        .iter()
-        .map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("json"))
-        .collect();
-    assert!(!infos.is_empty());
-    let total: u64 = infos
-        .iter()
-        .map(|i| i["KinesisBatchInfo"]["batchSize"].as_u64().unwrap_or(0))
-        .sum();
-    assert_eq!(total, 40);
-    for i in &infos {
-        assert_eq!(i["requestContext"]["condition"], "RetryAttemptsExhausted");
-        assert_eq!(i["KinesisBatchInfo"]["shardId"], "shardId-000000000000");
-        assert!(i["KinesisBatchInfo"]["startSequenceNumber"].is_string());
+        .expect("list");
+    assert!(!keys.is_empty());
+    let mut total = 0;
+    for k in &keys {
+        assert!(
+            k.starts_with("aws/lambda/local-processorMapping/shardId-000000000000/"),
+            "{k}"
+        );
+        let kept = local::failure::get(&s.clients, &bucket, k)
+            .await
+            .expect("kept batch");
+        assert_eq!(
+            kept.request_context.condition,
+            local::failure::Condition::RetryAttemptsExhausted
+        );
+        assert_eq!(kept.batch.batch_size, kept.payload.records.len());
+        total += kept.batch.batch_size;
     }
+    assert_eq!(total, 40);
+    // Each kept batch notified the alert topic (and nothing clears that notification).
+    wait_for(
+        Duration::from_secs(30),
+        "the failed-batch notification",
+        || async { inbox_has(&s, &inbox, &bucket).await },
+    )
+    .await;
     // Archived before counting: the archive has all 80 records even though 40 failed.
     assert_eq!(archive(&s, "raw/").await.len(), 80);
 
@@ -345,6 +397,16 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     wait_done(&s, 40).await;
     assert_eq!(s.counters().batches_failed, 0);
 
+    // The stream no longer holds the given-up records: redrive uses the kept batches only.
+    s.stop_mapping().await;
+    s.clients
+        .kinesis
+        .delete_stream()
+        .stream_name(s.deployed.output("DataStreamName"))
+        .send()
+        .await
+        .expect("delete stream");
+
     // Redrive: re-invoke, rebuild from the archive: exact totals over all 120 records.
     let r = s.redrive().await.expect("redrive");
     assert_eq!((r.records, r.still_failing), (40, 0), "{r:?}");
@@ -354,6 +416,12 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     // A second redrive finds nothing to do and changes nothing.
     let again = s.redrive().await.expect("redrive again");
     assert_eq!(again.batches, 0);
+    assert!(
+        local::failure::list(&s.clients, &bucket)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert_table(&s, &all).await;
     s.down().await;
 }
@@ -361,26 +429,7 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_above_the_threshold_raise_the_alarm_on_the_topic() {
     let mut s = up("dev", "alarm").await;
-    // An inbox subscribed to the alert topic.
-    let inbox = s
-        .clients
-        .sqs
-        .create_queue()
-        .queue_name("alarm-inbox")
-        .send()
-        .await
-        .expect("queue");
-    let inbox_url = inbox.queue_url().unwrap_or_default().to_owned();
-    let inbox_arn = format!("arn:aws:sqs:{}:000000000000:alarm-inbox", s.deployed.region);
-    s.clients
-        .sns
-        .subscribe()
-        .topic_arn(s.deployed.output("AlertTopicArn"))
-        .protocol("sqs")
-        .endpoint(&inbox_arn)
-        .send()
-        .await
-        .expect("subscribe");
+    let inbox_url = subscribe_inbox(&s, "alarm-inbox").await;
 
     // Fault: the function cannot start (its configuration is broken), so every invocation
     // fails; the mapping retries and bisects.
@@ -390,21 +439,7 @@ async fn errors_above_the_threshold_raise_the_alarm_on_the_topic() {
     wait_for(
         Duration::from_secs(90),
         "the errors alarm notification",
-        || async {
-            let msgs = s
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(&inbox_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive");
-            msgs.messages().iter().any(|m| {
-                let body = m.body().unwrap_or_default();
-                body.contains("realtime-data-processor-dev-errors") && body.contains("ALARM")
-            })
-        },
+        || async { inbox_has(&s, &inbox_url, "realtime-data-processor-dev-errors").await },
     )
     .await;
     let c = s.counters();

@@ -30,7 +30,11 @@ use tokio::sync::{Mutex, mpsc};
 use crate::clients::Clients;
 use crate::deploy::{Deployed, MappingSpec};
 use crate::error::Error;
+use crate::failure::{self, BatchInfo, Condition, FailureRecord, RequestContext, ResponseContext};
 use crate::runtime::{Environment, InvokeError};
+
+mod redrive;
+pub use redrive::{Redrive, redrive};
 
 /// One record read from a shard.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,31 +112,33 @@ impl Checkpoints {
 }
 
 /// Records of one shard read but not yet done, in sequence order.
+/// Records of one shard read but not yet done, in sequence order, each with the sequence
+/// number exactly as the service wrote it (a checkpoint must be given back verbatim: the
+/// emulator compares zero-padded sequence numbers as strings).
 struct Progress {
-    pending: BTreeMap<SeqNo, bool>,
+    pending: BTreeMap<SeqNo, (String, bool)>,
 }
 
 impl Progress {
     fn read(&mut self, seq: &str) {
         if let Some(s) = SeqNo::parse(seq) {
-            self.pending.insert(s, false);
+            self.pending.insert(s, (seq.to_owned(), false));
         }
     }
 
     /// Marks records done; returns the new checkpoint if it moved.
     fn done(&mut self, seqs: &[&str]) -> Option<String> {
         for s in seqs {
-            if let Some(s) = SeqNo::parse(s) {
-                self.pending.insert(s, true);
+            if let Some(n) = SeqNo::parse(s) {
+                self.pending.insert(n, ((*s).to_owned(), true));
             }
         }
         let mut moved = None;
         while let Some(entry) = self.pending.first_entry() {
-            if !*entry.get() {
+            if !entry.get().1 {
                 break;
             }
-            moved = Some(entry.key().as_str().to_owned());
-            entry.remove();
+            moved = Some(entry.remove().0);
         }
         moved
     }
@@ -248,12 +254,6 @@ pub async fn start(
     let checkpoints = Arc::new(Checkpoints::load(&state_dir.join("checkpoints.json"))?);
     let (metrics_tx, metrics_rx) = mpsc::unbounded_channel();
     let mut tasks = vec![tokio::spawn(publish_metrics(clients.clone(), metrics_rx))];
-    tasks.push(tokio::spawn(publish_queue_depth(
-        clients.clone(),
-        spec.failure_queue_url.clone(),
-        metrics_tx.clone(),
-        stop.clone(),
-    )));
     let shards = clients
         .kinesis
         .list_shards()
@@ -261,6 +261,12 @@ pub async fn start(
         .send()
         .await
         .map_err(Error::aws("kinesis:ListShards"))?;
+    if shards.shards().is_empty() {
+        return Err(Error::Deploy {
+            resource: spec.stream_name.clone(),
+            reason: "ListShards returned no shards".into(),
+        });
+    }
     let logs = state_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
     for shard in shards.shards() {
@@ -340,6 +346,11 @@ async fn read_shard(
             }
         }
         let Some(it) = iterator.clone() else {
+            tracing::warn!(
+                shard,
+                ?last_read,
+                "GetShardIterator returned no iterator; shard reader stops"
+            );
             return;
         };
         let out = match c
@@ -379,7 +390,12 @@ async fn read_shard(
         }
         iterator = out.next_shard_iterator().map(str::to_owned);
         if iterator.is_none() {
-            return; // shard closed
+            tracing::warn!(
+                shard,
+                ?last_read,
+                "shard closed (no next iterator); shard reader stops"
+            );
+            return;
         }
         if records.is_empty() {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -421,7 +437,7 @@ pub enum Resolution {
     /// Given up on: their metadata goes to the failure queue.
     GiveUp {
         records: Vec<Rec>,
-        condition: &'static str,
+        condition: Condition,
         attempts: u32,
     },
 }
@@ -458,7 +474,7 @@ pub async fn drive<I: Invoke + Send>(
         if !expired.is_empty() {
             out.push(Resolution::GiveUp {
                 records: expired,
-                condition: "RecordAgeExceeded",
+                condition: Condition::RecordAgeExceeded,
                 attempts,
             });
         }
@@ -491,7 +507,7 @@ pub async fn drive<I: Invoke + Send>(
         if attempts >= spec.maximum_retry_attempts {
             out.push(Resolution::GiveUp {
                 records: rest,
-                condition: "RetryAttemptsExhausted",
+                condition: Condition::RetryAttemptsExhausted,
                 attempts: attempts + 1,
             });
         } else if function_error && spec.bisect_on_error && rest.len() > 1 {
@@ -527,7 +543,7 @@ impl Lane {
                     condition,
                     attempts,
                 } => {
-                    if condition == "RecordAgeExceeded" {
+                    if condition == Condition::RecordAgeExceeded {
                         self.stats
                             .records_expired
                             .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -651,343 +667,106 @@ impl Lane {
         }
     }
 
-    /// Sends the batch's metadata to the on-failure queue (Lambda's format) and moves on.
-    async fn give_up(&self, recs: &[Rec], condition: &str, attempts: u32) {
+    /// Keeps the batch in the on-failure bucket (Lambda's invocation record) and moves on.
+    async fn give_up(&self, recs: &[Rec], condition: Condition, attempts: u32) {
         let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
             return;
         };
-        let iso = |ms: i64| {
-            chrono::DateTime::from_timestamp_millis(ms)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                .unwrap_or_default()
-        };
-        let body = json!({
-            "requestContext": {
-                "requestId": format!("local-{}-{}", self.shard, first.seq),
-                "functionArn": self.function_arn,
-                "condition": condition,
-                "approximateInvokeCount": attempts,
+        let iso = |ms: i64| function::store::iso_millis(ms);
+        let payload = serde_json::from_slice(&self.event(recs));
+        let record = payload.map(|payload| FailureRecord {
+            request_context: RequestContext {
+                request_id: format!("local-{}-{}", self.shard, first.seq),
+                function_arn: self.function_arn.clone(),
+                condition,
+                approximate_invoke_count: attempts,
             },
-            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
-            "version": "1.0",
-            "timestamp": iso(now_ms()),
-            "KinesisBatchInfo": {
-                "shardId": self.shard,
-                "startSequenceNumber": first.seq,
-                "endSequenceNumber": last.seq,
-                "approximateArrivalOfFirstRecord": iso(first.arrival_ms),
-                "approximateArrivalOfLastRecord": iso(last.arrival_ms),
-                "batchSize": recs.len(),
-                "streamArn": self.stream_arn,
+            response_context: ResponseContext {
+                status_code: 200,
+                executed_version: "$LATEST".into(),
+                function_error: Some("Unhandled".into()),
             },
+            version: "1.0".into(),
+            timestamp: iso(now_ms()),
+            batch: BatchInfo {
+                shard_id: self.shard.clone(),
+                start_sequence_number: first.seq.clone(),
+                end_sequence_number: last.seq.clone(),
+                approximate_arrival_of_first_record: iso(first.arrival_ms),
+                approximate_arrival_of_last_record: iso(last.arrival_ms),
+                batch_size: recs.len(),
+                stream_arn: self.stream_arn.clone(),
+            },
+            payload,
         });
-        let sent = self
-            .clients
-            .sqs
-            .send_message()
-            .queue_url(&self.spec.failure_queue_url)
-            .message_body(body.to_string())
-            .send()
-            .await;
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "could not send failed batch metadata to the failure queue");
+        let kept = match record {
+            Ok(r) => {
+                failure::put(
+                    &self.clients,
+                    &self.spec.failure_bucket,
+                    &self.spec.uuid,
+                    now_ms(),
+                    &r,
+                )
+                .await
+            }
+            Err(e) => Err(Error::Runtime(e.to_string())),
+        };
+        if let Err(e) = kept {
+            // As on AWS, a destination that cannot be written does not stop the shard;
+            // the records are still in the archive when they were archived.
+            tracing::error!(error = %e, shard = %self.shard, "could not keep a failed batch in the on-failure bucket");
         }
         self.stats.batches_failed.fetch_add(1, Ordering::Relaxed);
         self.finish(recs).await;
     }
 }
 
-/// Sends the mapping's metrics to CloudWatch in batches (Lambda's under `AWS/Lambda`, the
-/// queue depth under `AWS/SQS`).
+/// Sends the mapping's metrics to CloudWatch in batches (under `AWS/Lambda`, as Lambda does).
 async fn publish_metrics(c: Clients, mut rx: mpsc::UnboundedReceiver<MetricDatum>) {
     while let Some(first) = rx.recv().await {
-        let mut lambda = vec![first];
-        let mut sqs = Vec::new();
+        let mut data = vec![first];
         tokio::time::sleep(Duration::from_millis(500)).await;
         while let Ok(d) = rx.try_recv() {
-            lambda.push(d);
+            data.push(d);
         }
-        lambda.retain(|d| {
-            let is_sqs = d.metric_name() == Some("ApproximateNumberOfMessagesVisible");
-            if is_sqs {
-                sqs.push(d.clone());
-            }
-            !is_sqs
-        });
-        for (ns, data) in [("AWS/Lambda", lambda), ("AWS/SQS", sqs)] {
-            for chunk in data.chunks(500) {
-                let r = c
-                    .cloudwatch
-                    .put_metric_data()
-                    .namespace(ns)
-                    .set_metric_data(Some(chunk.to_vec()))
-                    .send()
-                    .await;
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "PutMetricData failed");
-                }
+        for chunk in data.chunks(500) {
+            let r = c
+                .cloudwatch
+                .put_metric_data()
+                .namespace("AWS/Lambda")
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "PutMetricData failed");
             }
         }
     }
-}
-
-async fn publish_queue_depth(
-    c: Clients,
-    queue_url: String,
-    tx: mpsc::UnboundedSender<MetricDatum>,
-    stop: Arc<AtomicBool>,
-) {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let name = queue_url.rsplit('/').next().unwrap_or_default().to_owned();
-    while !stop.load(Ordering::SeqCst) {
-        if let Ok(a) = c
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await
-        {
-            let visible = a
-                .attributes()
-                .and_then(|m| m.get(&QueueAttributeName::ApproximateNumberOfMessages))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or_default();
-            let d = MetricDatum::builder()
-                .metric_name("ApproximateNumberOfMessagesVisible")
-                .value(visible)
-                .unit(StandardUnit::Count)
-                .dimensions(Dimension::builder().name("QueueName").value(&name).build())
-                .build();
-            let _ = tx.send(d);
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-}
-
-/// What a redrive did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Redrive {
-    /// Failure-queue messages whose records were all processed (and deleted).
-    pub batches: u64,
-    pub records: u64,
-    /// Messages left in the queue because their records failed again.
-    pub still_failing: u64,
-    /// Metrics pages rebuilt from the archive, and records they count that they did not.
-    pub pages_rebuilt: u64,
-    pub recounted: u64,
-}
-
-/// Redrives the failure queue: re-reads each failed batch's records from the stream
-/// (`startSequenceNumber`..=`endSequenceNumber`), invokes the function with them (which
-/// archives them and counts those past their marks), rebuilds from the archive every page
-/// holding their (shard, partition key) domains (`function::recover`: exact even when newer
-/// records of the same keys were counted meanwhile), and deletes the message after that.
-pub async fn redrive(
-    clients: &Clients,
-    deployed: &Deployed,
-    bootstrap: &Path,
-    extra_env: BTreeMap<String, String>,
-    state_dir: &Path,
-) -> Result<Redrive, Error> {
-    let spec = deployed.mapping.clone();
-    let (metrics_tx, _metrics_rx) = mpsc::unbounded_channel();
-    let mut report = Redrive::default();
-    let mut lanes: BTreeMap<String, Lane> = BTreeMap::new();
-    loop {
-        let msgs = clients
-            .sqs
-            .receive_message()
-            .queue_url(&spec.failure_queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(60)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .map_err(Error::aws("sqs:ReceiveMessage"))?;
-        if msgs.messages().is_empty() {
-            break;
-        }
-        for m in msgs.messages() {
-            let body: serde_json::Value =
-                serde_json::from_str(m.body().unwrap_or_default()).unwrap_or_default();
-            let info = &body["KinesisBatchInfo"];
-            let shard = info["shardId"].as_str().unwrap_or_default().to_owned();
-            let start = info["startSequenceNumber"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let end = SeqNo::parse(info["endSequenceNumber"].as_str().unwrap_or_default());
-            let recs = read_range(clients, &spec.stream_name, &shard, &start, end.as_ref()).await?;
-            if !lanes.contains_key(&shard) {
-                // Redrive keeps its progress apart from the mapping's checkpoints.
-                let lane = Lane::new(
-                    clients,
-                    deployed,
-                    &shard,
-                    bootstrap,
-                    extra_env.clone(),
-                    state_dir.join("logs").join(format!("{shard}-redrive.log")),
-                    Arc::new(Mutex::new(Progress {
-                        pending: BTreeMap::new(),
-                    })),
-                    Arc::new(Checkpoints::load(&state_dir.join("redrive-progress.json"))?),
-                    Arc::new(Stats::default()),
-                    metrics_tx.clone(),
-                )
-                .await?;
-                lanes.insert(shard.clone(), lane);
-            }
-            let Some(lane) = lanes.get_mut(&shard) else {
-                continue;
-            };
-            let mut ok = true;
-            for chunk in recs.chunks(spec.batch_size.max(1)) {
-                let mut rest = chunk.to_vec();
-                let mut attempts = 0;
-                while !rest.is_empty() {
-                    match lane.invoke_function(&rest).await {
-                        Ok(None) => rest.clear(),
-                        Ok(Some(i)) if i > 0 => rest = rest.split_off(i),
-                        _ => {
-                            attempts += 1;
-                            if attempts > spec.maximum_retry_attempts {
-                                ok = false;
-                                break;
-                            }
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                    }
-                }
-                if !ok {
-                    break;
-                }
-            }
-            if ok {
-                match recover_batch(clients, deployed, lane, &recs).await {
-                    Ok(r) if r.not_counted == 0 => {
-                        report.pages_rebuilt += r.pages;
-                        report.recounted += r.recounted;
-                    }
-                    Ok(r) => {
-                        tracing::warn!(?r, "records of a redriven batch are still not counted");
-                        ok = false;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "recovery from the archive failed");
-                        ok = false;
-                    }
-                }
-            }
-            if ok {
-                report.batches += 1;
-                report.records += recs.len() as u64;
-                if let Some(h) = m.receipt_handle() {
-                    clients
-                        .sqs
-                        .delete_message()
-                        .queue_url(&spec.failure_queue_url)
-                        .receipt_handle(h)
-                        .send()
-                        .await
-                        .map_err(Error::aws("sqs:DeleteMessage"))?;
-                }
-            } else {
-                report.still_failing += 1;
-            }
-        }
-        if report.still_failing > 0 {
-            break;
-        }
-    }
-    for lane in lanes.values_mut() {
-        lane.env.stop().await;
-    }
-    Ok(report)
-}
-
-/// Rebuilds the pages of a redriven batch's records from the archive.
-async fn recover_batch(
-    clients: &Clients,
-    deployed: &Deployed,
-    lane: &Lane,
-    recs: &[Rec],
-) -> Result<function::recover::Recovery, Error> {
-    let env = &deployed.function.env;
-    let cfg = function::Config::from_vars(|k| env.get(k).cloned())
-        .map_err(|e| Error::Runtime(e.to_string()))?;
-    let event: aws_lambda_events::event::kinesis::KinesisEvent =
-        serde_json::from_slice(&lane.event(recs)).map_err(|e| Error::Runtime(e.to_string()))?;
-    let archive = crate::archive::S3Reader {
-        client: clients.s3.clone(),
-        bucket: cfg.bucket.clone(),
-    };
-    let metrics = function::aws::DynamoMetrics {
-        client: clients.dynamodb.clone(),
-        table: cfg.table.clone(),
-    };
-    function::recover::recover_event(&archive, &metrics, &cfg, &event)
-        .await
-        .map_err(|e| Error::Runtime(format!("recovery: {e}")))
-}
-
-/// Reads a shard's records from `start` through `end` (inclusive).
-async fn read_range(
-    c: &Clients,
-    stream: &str,
-    shard: &str,
-    start: &str,
-    end: Option<&SeqNo>,
-) -> Result<Vec<Rec>, Error> {
-    let it = c
-        .kinesis
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-        .starting_sequence_number(start)
-        .send()
-        .await
-        .map_err(Error::aws("kinesis:GetShardIterator"))?;
-    let mut iterator = it.shard_iterator().map(str::to_owned);
-    let mut out = Vec::new();
-    while let Some(i) = iterator {
-        let page = c
-            .kinesis
-            .get_records()
-            .shard_iterator(i)
-            .send()
-            .await
-            .map_err(Error::aws("kinesis:GetRecords"))?;
-        if page.records().is_empty() {
-            break;
-        }
-        for r in page.records() {
-            let seq = SeqNo::parse(r.sequence_number());
-            if let (Some(s), Some(e)) = (&seq, end)
-                && s > e
-            {
-                return Ok(out);
-            }
-            out.push(Rec {
-                seq: r.sequence_number().to_owned(),
-                partition_key: r.partition_key().unwrap_or_default().to_owned(),
-                data: r.data().as_ref().to_vec(),
-                arrival_ms: r
-                    .approximate_arrival_timestamp()
-                    .and_then(|t| t.to_millis().ok())
-                    .unwrap_or_else(now_ms),
-            });
-        }
-        iterator = page.next_shard_iterator().map(str::to_owned);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_checkpoint_is_the_sequence_number_as_the_service_wrote_it() {
+        let mut p = Progress {
+            pending: BTreeMap::new(),
+        };
+        for seq in [
+            "000000017960230979720000000081",
+            "000000017960230979720000000082",
+        ] {
+            p.read(seq);
+        }
+        assert_eq!(p.done(&["000000017960230979720000000082"]), None);
+        assert_eq!(
+            p.done(&["000000017960230979720000000081"]).as_deref(),
+            Some("000000017960230979720000000082")
+        );
+    }
 
     fn spec(retries: u32, bisect: bool) -> MappingSpec {
         MappingSpec {
@@ -1001,7 +780,8 @@ mod tests {
             bisect_on_error: bisect,
             report_batch_item_failures: true,
             trim_horizon: true,
-            failure_queue_url: "q".into(),
+            failure_bucket: "failed".into(),
+            uuid: "local-test".into(),
         }
     }
 
@@ -1086,7 +866,10 @@ mod tests {
                 Resolution::Done(_) => None,
             })
             .collect();
-        assert_eq!(given_up, [(vec!["1005"], "RetryAttemptsExhausted", 4)]);
+        assert_eq!(
+            given_up,
+            [(vec!["1005"], Condition::RetryAttemptsExhausted, 4)]
+        );
         let done: usize = out
             .iter()
             .map(|r| match r {
@@ -1127,7 +910,7 @@ mod tests {
         let out = run(batch, &spec(3, true), &mut f);
         assert_eq!(f.calls, [["1001", "1002"]]);
         assert!(
-            matches!(&out[0], Resolution::GiveUp { condition: "RecordAgeExceeded", records, .. } if records.len() == 1)
+            matches!(&out[0], Resolution::GiveUp { condition: Condition::RecordAgeExceeded, records, .. } if records.len() == 1)
         );
     }
 

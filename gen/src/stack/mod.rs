@@ -5,10 +5,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::expr::{Input, cfg, file_archive, invoke, join, out, stack, to_json, var};
-use crate::iam::{Effect, PolicyDocument, Principal, Statement};
+use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::program::{Program, Resource};
 use crate::settings::{Architecture, Settings};
 use crate::{Error, FUNCTION_ARCHIVE, PROJECT};
+
+mod bucket;
+pub mod failure;
 
 /// Logical names of the program's resources and variables (used by `${…}` references).
 pub mod names {
@@ -19,6 +22,13 @@ pub mod names {
     pub const KEY_ALIAS: &str = "pipelineKeyAlias";
     pub const STREAM: &str = "dataStream";
     pub const BUCKET: &str = "archiveBucket";
+    pub const FAILED_BUCKET: &str = "failedBatchesBucket";
+    pub const FAILED_BUCKET_OWNERSHIP: &str = "failedBatchesOwnership";
+    pub const FAILED_BUCKET_PUBLIC_ACCESS: &str = "failedBatchesPublicAccessBlock";
+    pub const FAILED_BUCKET_ENCRYPTION: &str = "failedBatchesEncryption";
+    pub const FAILED_BUCKET_POLICY: &str = "failedBatchesTlsOnlyPolicy";
+    pub const FAILED_BUCKET_LIFECYCLE: &str = "failedBatchesLifecycle";
+    pub const FAILED_BUCKET_NOTIFICATION: &str = "failedBatchesNotification";
     pub const BUCKET_VERSIONING: &str = "archiveVersioning";
     pub const BUCKET_LIFECYCLE: &str = "archiveLifecycle";
     pub const BUCKET_ENCRYPTION: &str = "archiveEncryption";
@@ -26,7 +36,6 @@ pub mod names {
     pub const BUCKET_OWNERSHIP: &str = "archiveOwnership";
     pub const BUCKET_POLICY: &str = "archiveTlsOnlyPolicy";
     pub const TABLE: &str = "metricsTable";
-    pub const QUEUE: &str = "failureQueue";
     pub const TOPIC: &str = "alertTopic";
     pub const TOPIC_POLICY: &str = "alertTopicPolicy";
     pub const LOG_GROUP: &str = "processorLogGroup";
@@ -37,7 +46,6 @@ pub mod names {
     pub const ALARM_ERRORS: &str = "processorErrorAlarm";
     pub const ALARM_THROTTLES: &str = "processorThrottleAlarm";
     pub const ALARM_ITERATOR_AGE: &str = "processorIteratorAgeAlarm";
-    pub const ALARM_FAILURE_QUEUE: &str = "failureQueueAlarm";
 }
 use names::*;
 
@@ -47,7 +55,7 @@ pub mod base_names {
     pub const BUCKET: &str = "realtime-data-archive";
     pub const TABLE: &str = "realtime-processed-metrics";
     pub const FUNCTION: &str = "realtime-data-processor";
-    pub const QUEUE: &str = "realtime-data-processor-failures";
+    pub const FAILED_BUCKET: &str = "realtime-failed-batches";
     pub const TOPIC: &str = "realtime-processing-alerts";
     pub const KEY_ALIAS: &str = "alias/realtime-processing";
 }
@@ -60,6 +68,14 @@ pub fn physical_name(base: &str, stack_name: &str) -> String {
 /// The archive bucket's name for an account, region and stack.
 pub fn bucket_name(account: &str, region: &str, stack_name: &str) -> String {
     format!("{}-{account}-{region}-{stack_name}", base_names::BUCKET)
+}
+
+/// The failed-batches bucket's name for an account, region and stack.
+pub fn failed_bucket_name(account: &str, region: &str, stack_name: &str) -> String {
+    format!(
+        "{}-{account}-{region}-{stack_name}",
+        base_names::FAILED_BUCKET
+    )
 }
 
 /// The key prefixes the function writes archive objects under.
@@ -89,8 +105,8 @@ pub fn program() -> Result<Program, Error> {
         stream()?,
         archive()?,
         table()?,
-        failure_queue()?,
         alerts()?,
+        failure::failed_batches()?,
         processor()?,
         alarms()?,
     ] {
@@ -122,7 +138,7 @@ pub fn program() -> Result<Program, Error> {
             ("MetricsTableName", out(TABLE, "name")),
             ("ProcessorFunctionName", out(FUNCTION, "name")),
             ("AlertTopicArn", out(TOPIC, "arn")),
-            ("FailureQueueUrl", out(QUEUE, "url")),
+            ("FailedBatchesBucketName", out(FAILED_BUCKET, "bucket")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), json!(v)))
@@ -172,6 +188,13 @@ fn encryption_key() -> Result<Group, Error> {
             this_key.clone(),
         )
         .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
+        .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+        Statement::allow(
+            "S3NotificationsPublishToEncryptedTopic",
+            &["kms:Decrypt", "kms:GenerateDataKey*"],
+            this_key.clone(),
+        )
+        .principal(Principal::Service("s3.amazonaws.com".into()))
         .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
     ]);
     Ok(vec![
@@ -228,53 +251,24 @@ fn stream() -> Result<Group, Error> {
     )])
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Bucket {
-    bucket: String,
-    force_destroy: Input<bool>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BucketChild<T: Serialize> {
-    bucket: String,
-    #[serde(flatten)]
-    rest: T,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LifecycleRule {
-    id: &'static str,
-    status: &'static str,
-    filter: Value,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    transitions: Vec<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    noncurrent_version_expiration: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    abort_incomplete_multipart_upload: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expiration: Option<Value>,
-}
-
 fn archive() -> Result<Group, Error> {
-    let bucket_id = out(BUCKET, "id");
-    let child = |rest: Value| BucketChild {
-        bucket: bucket_id.clone(),
+    let names = bucket::Names {
+        bucket: BUCKET,
+        ownership: BUCKET_OWNERSHIP,
+        public_access: BUCKET_PUBLIC_ACCESS,
+        encryption: BUCKET_ENCRYPTION,
+        tls_policy: BUCKET_POLICY,
+    };
+    let mut group = bucket::hardened(
+        names,
+        bucket_name(&var(ACCOUNT_ID), &var(REGION), &stack()),
+        cfg("forceDestroy"),
+    )?;
+    let child = |rest: Value| bucket::BucketChild {
+        bucket: out(BUCKET, "id"),
         rest,
     };
-    let bucket_arn = out(BUCKET, "arn");
-    let tls_only = PolicyDocument::new(vec![Statement {
-        sid: "DenyInsecureTransport".into(),
-        effect: Effect::Deny,
-        principal: Some(Principal::Anyone),
-        action: vec!["s3:*".into()],
-        resource: vec![bucket_arn.clone(), format!("{bucket_arn}/*")],
-        condition: Some(json!({ "Bool": { "aws:SecureTransport": "false" } })),
-    }]);
-    let tiering = LifecycleRule {
+    let tiering = bucket::LifecycleRule {
         id: "archive-tiering",
         status: "Enabled",
         filter: json!({ "prefix": "" }),
@@ -288,7 +282,7 @@ fn archive() -> Result<Group, Error> {
         abort_incomplete_multipart_upload: Some(json!({ "daysAfterInitiation": 1 })),
         expiration: None,
     };
-    let delete_markers = LifecycleRule {
+    let delete_markers = bucket::LifecycleRule {
         id: "remove-expired-delete-markers",
         status: "Enabled",
         filter: json!({ "prefix": "" }),
@@ -297,73 +291,25 @@ fn archive() -> Result<Group, Error> {
         abort_incomplete_multipart_upload: None,
         expiration: Some(json!({ "expiredObjectDeleteMarker": true })),
     };
-    Ok(vec![
-        named(
-            BUCKET,
-            Resource::new(
-                "aws:s3:Bucket",
-                &Bucket {
-                    bucket: bucket_name(&var(ACCOUNT_ID), &var(REGION), &stack()),
-                    force_destroy: cfg("forceDestroy"),
-                },
-            )?,
-        ),
-        named(
-            BUCKET_OWNERSHIP,
-            Resource::new(
-                "aws:s3:BucketOwnershipControls",
-                &child(json!({ "rule": { "objectOwnership": "BucketOwnerEnforced" } })),
-            )?,
-        ),
-        named(
-            BUCKET_PUBLIC_ACCESS,
-            Resource::new(
-                "aws:s3:BucketPublicAccessBlock",
-                &child(json!({
-                    "blockPublicAcls": true,
-                    "blockPublicPolicy": true,
-                    "ignorePublicAcls": true,
-                    "restrictPublicBuckets": true,
-                })),
-            )?,
-        ),
-        named(
-            BUCKET_ENCRYPTION,
-            Resource::new(
-                "aws:s3:BucketServerSideEncryptionConfiguration",
-                &child(json!({ "rules": [{
-                    "applyServerSideEncryptionByDefault": { "sseAlgorithm": "AES256" },
-                    "bucketKeyEnabled": true,
-                }] })),
-            )?,
-        ),
-        named(
-            BUCKET_VERSIONING,
-            Resource::new(
-                "aws:s3:BucketVersioning",
-                &child(json!({ "versioningConfiguration": { "status": "Enabled" } })),
-            )?,
-        ),
-        named(
-            BUCKET_LIFECYCLE,
-            Resource::new(
-                "aws:s3:BucketLifecycleConfiguration",
-                &child(json!({
-                    "transitionDefaultMinimumObjectSize": var("archiveTransitionMinimumSize"),
-                    "rules": [tiering, delete_markers],
-                })),
-            )?
-            .depends_on(&[BUCKET_VERSIONING]),
-        ),
-        named(
-            BUCKET_POLICY,
-            Resource::new(
-                "aws:s3:BucketPolicy",
-                &child(json!({ "policy": to_json(&tls_only) })),
-            )?
-            .depends_on(&[BUCKET_PUBLIC_ACCESS]),
-        ),
-    ])
+    group.push(named(
+        BUCKET_VERSIONING,
+        Resource::new(
+            "aws:s3:BucketVersioning",
+            &child(json!({ "versioningConfiguration": { "status": "Enabled" } })),
+        )?,
+    ));
+    group.push(named(
+        BUCKET_LIFECYCLE,
+        Resource::new(
+            "aws:s3:BucketLifecycleConfiguration",
+            &child(json!({
+                "transitionDefaultMinimumObjectSize": var("archiveTransitionMinimumSize"),
+                "rules": [tiering, delete_markers],
+            })),
+        )?
+        .depends_on(&[BUCKET_VERSIONING]),
+    ));
+    Ok(group)
 }
 
 #[derive(Serialize)]
@@ -410,29 +356,6 @@ fn table() -> Result<Group, Error> {
     )])
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Queue {
-    name: String,
-    sqs_managed_sse_enabled: bool,
-    message_retention_seconds: i64,
-}
-
-fn failure_queue() -> Result<Group, Error> {
-    Ok(vec![named(
-        QUEUE,
-        Resource::new(
-            "aws:sqs:Queue",
-            &Queue {
-                name: physical_name(base_names::QUEUE, &stack()),
-                sqs_managed_sse_enabled: true,
-                // 14 days, SQS's maximum: failed-batch metadata must outlive a long weekend.
-                message_retention_seconds: 1_209_600,
-            },
-        )?,
-    )])
-}
-
 fn alerts() -> Result<Group, Error> {
     let topic_arn = out(TOPIC, "arn");
     let policy = PolicyDocument::new(vec![
@@ -443,6 +366,16 @@ fn alerts() -> Result<Group, Error> {
         )
         .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
         .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+        Statement::allow(
+            "FailedBatchNotificationsPublish",
+            &["sns:Publish"],
+            vec![topic_arn.clone()],
+        )
+        .principal(Principal::Service("s3.amazonaws.com".into()))
+        .condition(json!({
+            "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) },
+            "ArnLike": { "aws:SourceArn": out(FAILED_BUCKET, "arn") },
+        })),
     ]);
     Ok(vec![
         named(
@@ -515,8 +448,10 @@ pub mod actions {
     pub const DYNAMODB: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
     /// Lambda's own log delivery to the explicit log group.
     pub const LOGS: [&str; 2] = ["logs:CreateLogStream", "logs:PutLogEvents"];
-    /// The mapping's on-failure destination (sent with the function's role).
-    pub const SQS: [&str; 1] = ["sqs:SendMessage"];
+    /// The mapping's S3 on-failure destination, as the Lambda guide requires: objects…
+    pub const FAILED_BATCHES_OBJECTS: [&str; 1] = ["s3:PutObject"];
+    /// …and the bucket.
+    pub const FAILED_BATCHES_BUCKET: [&str; 1] = ["s3:ListBucket"];
 }
 
 fn processor() -> Result<Group, Error> {
@@ -551,7 +486,17 @@ fn processor() -> Result<Group, Error> {
             &actions::LOGS,
             vec![format!("{}:*", out(LOG_GROUP, "arn"))],
         ),
-        Statement::allow("SendFailedBatches", &actions::SQS, vec![out(QUEUE, "arn")]),
+        // The mapping's S3 on-failure destination (written with the function's role).
+        Statement::allow(
+            "KeepFailedBatches",
+            &actions::FAILED_BATCHES_OBJECTS,
+            vec![format!("{}/*", out(FAILED_BUCKET, "arn"))],
+        ),
+        Statement::allow(
+            "ListFailedBatches",
+            &actions::FAILED_BATCHES_BUCKET,
+            vec![out(FAILED_BUCKET, "arn")],
+        ),
     ]);
     let function_name = physical_name(base_names::FUNCTION, &stack());
     Ok(vec![
@@ -626,7 +571,7 @@ fn processor() -> Result<Group, Error> {
                     bisect_batch_on_function_error: true,
                     function_response_types: vec!["ReportBatchItemFailures"],
                     destination_config: json!({
-                        "onFailure": { "destinationArn": out(QUEUE, "arn") }
+                        "onFailure": { "destinationArn": out(FAILED_BUCKET, "arn") }
                     }),
                 },
             )?
@@ -706,18 +651,6 @@ fn alarms() -> Result<Group, Error> {
             periods: 3,
             threshold: cfg("iteratorAgeAlarmMs"),
             comparison: "GreaterThanThreshold",
-        },
-        AlarmSpec {
-            resource: ALARM_FAILURE_QUEUE,
-            suffix: "failed-batches",
-            description: "A batch was given up on: its metadata is in the failure queue",
-            namespace: "AWS/SQS",
-            metric: "ApproximateNumberOfMessagesVisible",
-            dimension: ("QueueName", out(QUEUE, "name")),
-            statistic: "Maximum",
-            periods: 1,
-            threshold: Input::Lit(1.0),
-            comparison: "GreaterThanOrEqualToThreshold",
         },
     ];
     specs

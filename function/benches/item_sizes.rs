@@ -1,0 +1,151 @@
+//! Metrics item sizes and DynamoDB write units per record, measured on the production path
+//! (`Processor::process` on the in-memory table, which bills writes as DynamoDB does: the
+//! larger of the item before and after, per KB). Not a timing: a table for BENCHMARKS.md.
+//! `cargo bench -p function --bench item_sizes`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine;
+use function::Config;
+use function::archive::MemoryArchive;
+use function::handler::Processor;
+use function::store::{MemoryTable, item};
+use serde_json::json;
+
+// Shared by the bench binaries; this one uses only the record mix.
+#[allow(dead_code)]
+#[path = "common/mix.rs"]
+mod mix;
+
+/// A Kinesis event of `(partition key, data)` records on one shard, arriving at `T0_MS`.
+fn event(records: &[(String, Vec<u8>)], first_seq: usize) -> KinesisEvent {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let recs: Vec<_> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (pk, data))| {
+            let seq = format!(
+                "49568167373333333333333333333333333333333{:015}",
+                first_seq + i
+            );
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": pk,
+                    "sequenceNumber": seq,
+                    "data": b64.encode(data),
+                    "approximateArrivalTimestamp": mix::T0_MS as f64 / 1000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventID": format!("shardId-000000000000:{seq}"),
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": recs })).unwrap_or_default()
+}
+
+fn config() -> Option<Config> {
+    Config::from_vars(|k| match k {
+        "ARCHIVE_BUCKET" => Some("archive".into()),
+        "METRICS_TABLE" => Some("metrics".into()),
+        // Event times are the shapes' own; do not fall back to the (fixed) arrival time.
+        "MAX_PAST_AGE_SECONDS" => Some("3153600000".into()),
+        "MAX_FUTURE_SKEW_SECONDS" => Some("31536000".into()),
+        _ => None,
+    })
+    .ok()
+}
+
+/// Runs `records` through the processor in batches; prints one table row.
+fn row(name: &str, records: &[(String, Vec<u8>)], batch: usize) {
+    let Some(cfg) = config() else {
+        return;
+    };
+    let table = Arc::new(MemoryTable::default());
+    let p = Processor::new(cfg, Arc::new(MemoryArchive::default()), table.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let Ok(rt) = rt else {
+        return;
+    };
+    for (i, chunk) in records.chunks(batch).enumerate() {
+        if let Err(e) = rt.block_on(p.process(&event(chunk, i * batch))) {
+            eprintln!("{name}: {e}");
+            return;
+        }
+    }
+    let items = table.snapshot();
+    let sizes: Vec<usize> = items.values().map(item::item_size).collect();
+    let aggregates = table
+        .pages()
+        .map(|p| function::store::totals(&p).len())
+        .unwrap_or_default();
+    let (wru, puts) = (
+        table.write_units.load(Ordering::Relaxed),
+        table.puts.load(Ordering::Relaxed),
+    );
+    let n = records.len() as f64;
+    println!(
+        "| {name} | {} | {batch} | {aggregates} | {} | {:.0} | {} | {puts} | {wru} | {:.2} | {:.3} |",
+        records.len(),
+        sizes.len(),
+        sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64,
+        sizes.iter().max().copied().unwrap_or_default(),
+        wru as f64 / puts.max(1) as f64,
+        wru as f64 / n,
+    );
+}
+
+fn main() {
+    println!(
+        "| shape | records | batch | aggregates | pages | mean page B | max page B | puts | WRU | WRU/put | WRU/record |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let seed = mix::records(20_000);
+    row(
+        "seed mix (70% IoT, 30% clickstream; key = device/user)",
+        &seed,
+        100,
+    );
+    row("seed mix", &seed, 1_000);
+    let ts = "2024-01-15T10:30:07Z";
+    let wide: Vec<_> = (0..2_000)
+        .map(|i| {
+            let mut fields = serde_json::Map::new();
+            fields.insert("sensorId".into(), json!(format!("sensor-{:02}", i % 20)));
+            fields.insert("timestamp".into(), json!(ts));
+            for f in 0..120 {
+                fields.insert(format!("channel{f:03}"), json!((i * 7 + f) % 1000));
+            }
+            (
+                format!("sensor-{:02}", i % 20),
+                serde_json::Value::Object(fields).to_string().into_bytes(),
+            )
+        })
+        .collect();
+    row(
+        "wide: 120 numeric fields, 20 sensors, one minute",
+        &wide,
+        100,
+    );
+    let many: Vec<_> = (0..5_000)
+        .map(|i| {
+            let key = format!(
+                "{:08x}-7d1e-4c7a-9e52-{:012x}",
+                i * 2_654_435_761u64 as usize,
+                i
+            );
+            let data = json!({"sensorId": "sensor-hot", "temperature": i % 40, "timestamp": ts});
+            (key, data.to_string().into_bytes())
+        })
+        .collect();
+    row(
+        "many keys: 5,000 UUID partition keys, one entity, one minute",
+        &many,
+        100,
+    );
+    row("many keys", &many, 1_000);
+}
