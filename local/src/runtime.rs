@@ -29,6 +29,9 @@ pub enum InvokeError {
     Timeout,
     /// The process exited mid-invocation.
     Crashed(String),
+    /// The function never ran (its environment or the Runtime API could not start): not a
+    /// function error; Lambda retries until the records expire.
+    NotInvoked(String),
 }
 
 impl std::fmt::Display for InvokeError {
@@ -40,6 +43,7 @@ impl std::fmt::Display for InvokeError {
             } => write!(f, "{error_type}: {message}"),
             InvokeError::Timeout => f.write_str("Task timed out"),
             InvokeError::Crashed(m) => write!(f, "Runtime exited: {m}"),
+            InvokeError::NotInvoked(m) => write!(f, "not invoked: {m}"),
         }
     }
 }

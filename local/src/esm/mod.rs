@@ -403,26 +403,46 @@ async fn read_shard(
     }
 }
 
+/// Lambda's synchronous invocation payload limit: a batch closes before passing it.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+/// `{"Records":[` … `]}`.
+const EVENT_ENVELOPE_BYTES: usize = 14;
+
+/// Gathers batches: up to `batchSize` records, within the batching window, and never past
+/// the 6 MB payload (the record that does not fit opens the next batch).
 async fn run_lane(mut lane: Lane, mut rx: mpsc::Receiver<Rec>, stop: Arc<AtomicBool>) {
     let window = Duration::from_secs(lane.spec.batching_window_secs);
+    let mut carry: Option<Rec> = None;
     while !stop.load(Ordering::SeqCst) {
-        let Some(first) = rx.recv().await else {
-            break;
+        let first = match carry.take() {
+            Some(r) => r,
+            None => match rx.recv().await {
+                Some(r) => r,
+                None => break,
+            },
         };
+        let mut bytes = EVENT_ENVELOPE_BYTES + lane.record_bytes(&first);
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + window;
         while batch.len() < lane.spec.batch_size {
-            if window.is_zero() {
-                match rx.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
+            let next = if window.is_zero() {
+                rx.try_recv().ok()
             } else {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(r)) => batch.push(r),
-                    _ => break,
-                }
+                tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let Some(r) = next else {
+                break;
+            };
+            let b = lane.record_bytes(&r);
+            if bytes + b > MAX_PAYLOAD_BYTES {
+                carry = Some(r);
+                break;
             }
+            bytes += b;
+            batch.push(r);
         }
         lane.process(batch).await;
     }
@@ -454,9 +474,11 @@ pub trait Invoke {
 
 /// Lambda's retry rules for one batch, until every record is done or given up on:
 /// records past `maximumRecordAgeInSeconds` are not sent; a partial batch response splits
-/// the batch at the reported record and retries the rest; a failed invocation retries the
-/// batch, bisected when `bisectBatchOnFunctionError` is on; after
-/// `maximumRetryAttempts` retries the records are given up on.
+/// the batch at the reported record and retries the rest; a failed invocation is bisected
+/// when `bisectBatchOnFunctionError` is on (halves do not use up a retry) and otherwise
+/// retried; after `maximumRetryAttempts` retries the records are given up on. A batch the
+/// function never received (its environment could not start) is retried until its records
+/// expire, without using up retries.
 pub async fn drive<I: Invoke + Send>(
     batch: Vec<Rec>,
     spec: &MappingSpec,
@@ -491,6 +513,14 @@ pub async fn drive<I: Invoke + Send>(
                 continue;
             }
             Ok(Some(index)) => (index.min(live.len()), false),
+            Err(InvokeError::NotInvoked(e)) => {
+                tracing::warn!(error = %e, "function not invoked; retrying until the records expire");
+                if backoff {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                work.push((live, attempts));
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "function error");
                 (0, true)
@@ -504,17 +534,18 @@ pub async fn drive<I: Invoke + Send>(
         if rest.is_empty() {
             continue;
         }
-        if attempts >= spec.maximum_retry_attempts {
+        if function_error && spec.bisect_on_error && rest.len() > 1 {
+            // "Splitting a batch does not count towards the retry quota."
+            let mut first = rest;
+            let second = first.split_off(first.len() / 2);
+            work.push((second, attempts));
+            work.push((first, attempts));
+        } else if attempts >= spec.maximum_retry_attempts {
             out.push(Resolution::GiveUp {
                 records: rest,
                 condition: Condition::RetryAttemptsExhausted,
                 attempts: attempts + 1,
             });
-        } else if function_error && spec.bisect_on_error && rest.len() > 1 {
-            let mut first = rest;
-            let second = first.split_off(first.len() / 2);
-            work.push((second, attempts + 1));
-            work.push((first, attempts + 1));
         } else {
             work.push((rest, attempts + 1));
         }
@@ -568,8 +599,11 @@ impl Lane {
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
         let result = match self.env.invoke(&event).await {
             Ok(r) => r,
-            Err(e) => Err(InvokeError::Crashed(e.to_string())),
+            Err(e) => Err(InvokeError::NotInvoked(e.to_string())),
         };
+        if let Err(InvokeError::NotInvoked(_)) = &result {
+            return result.map(|_| None);
+        }
         let errored = result.is_err();
         if errored {
             self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
@@ -611,8 +645,17 @@ impl Lane {
             #[serde(default)]
             item_identifier: Option<String>,
         }
-        // Lambda: an unparsable response or an unknown identifier fails the whole batch.
-        let resp: Resp = serde_json::from_slice(&body).unwrap_or_default();
+        // Lambda: an empty or null response is a success; an unparsable one, or an empty,
+        // null or unknown identifier, fails the whole batch.
+        let text = String::from_utf8_lossy(&body);
+        if text.trim().is_empty() || text.trim() == "null" {
+            return Ok(None);
+        }
+        let Ok(resp) = serde_json::from_slice::<Resp>(&body) else {
+            self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(response = %text, "unparsable batch response: the whole batch failed");
+            return Ok(Some(0));
+        };
         let mut lowest: Option<usize> = None;
         if !resp.batch_item_failures.is_empty() {
             self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
@@ -627,29 +670,34 @@ impl Lane {
         Ok(lowest)
     }
 
-    fn event(&self, recs: &[Rec]) -> Vec<u8> {
+    /// One record of the invocation event, as Lambda writes it.
+    fn record_json(&self, r: &Rec) -> serde_json::Value {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let records: Vec<_> = recs
-            .iter()
-            .map(|r| {
-                json!({
-                    "kinesis": {
-                        "kinesisSchemaVersion": "1.0",
-                        "partitionKey": r.partition_key,
-                        "sequenceNumber": r.seq,
-                        "data": b64.encode(&r.data),
-                        "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
-                    },
-                    "eventSource": "aws:kinesis",
-                    "eventVersion": "1.0",
-                    "eventID": format!("{}:{}", self.shard, r.seq),
-                    "eventName": "aws:kinesis:record",
-                    "invokeIdentityArn": format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT),
-                    "awsRegion": self.region,
-                    "eventSourceARN": self.stream_arn,
-                })
-            })
-            .collect();
+        json!({
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": r.partition_key,
+                "sequenceNumber": r.seq,
+                "data": b64.encode(&r.data),
+                "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": format!("{}:{}", self.shard, r.seq),
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT),
+            "awsRegion": self.region,
+            "eventSourceARN": self.stream_arn,
+        })
+    }
+
+    /// Bytes `r` adds to an invocation event (its JSON and a separating comma).
+    fn record_bytes(&self, r: &Rec) -> usize {
+        self.record_json(r).to_string().len() + 1
+    }
+
+    fn event(&self, recs: &[Rec]) -> Vec<u8> {
+        let records: Vec<_> = recs.iter().map(|r| self.record_json(r)).collect();
         json!({ "Records": records }).to_string().into_bytes()
     }
 
@@ -881,6 +929,77 @@ mod tests {
         // 8 → 4+4 → 2+2 → 1+1: the halves holding the poison record were retried.
         assert_eq!(f.calls[1], ["1000", "1001", "1002", "1003"]);
         assert_eq!(f.calls[2], ["1004", "1005", "1006", "1007"]);
+    }
+
+    #[test]
+    fn bisected_halves_do_not_use_up_retries() {
+        // No retries at all: bisection still isolates the poison record.
+        let mut f = fake(Some("1005"), false, None);
+        let out = run(recs(8), &spec(0, true), &mut f);
+        let given_up: Vec<_> = out
+            .iter()
+            .filter_map(|r| match r {
+                Resolution::GiveUp { records, .. } => Some(seqs(records)),
+                Resolution::Done(_) => None,
+            })
+            .collect();
+        assert_eq!(given_up, [vec!["1005"]]);
+    }
+
+    /// Fails with `NotInvoked` the first `n` times, then succeeds; the clock advances a
+    /// minute per call.
+    struct NotStarting {
+        n: usize,
+        calls: usize,
+        clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    }
+
+    impl Invoke for NotStarting {
+        fn invoke(
+            &mut self,
+            _recs: &[Rec],
+        ) -> impl std::future::Future<Output = Result<Option<usize>, InvokeError>> + Send {
+            self.calls += 1;
+            self.clock.fetch_add(60_000, Ordering::SeqCst);
+            let r = if self.calls <= self.n {
+                Err(InvokeError::NotInvoked("runtime did not start".into()))
+            } else {
+                Ok(None)
+            };
+            std::future::ready(r)
+        }
+    }
+
+    fn run_not_starting(n: usize) -> (Vec<Resolution>, usize) {
+        let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1_000_500));
+        let mut f = NotStarting {
+            n,
+            calls: 0,
+            clock: clock.clone(),
+        };
+        let now = move || clock.load(Ordering::SeqCst);
+        let out = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(drive(recs(3), &spec(2, true), now, false, &mut f));
+        (out, f.calls)
+    }
+
+    #[test]
+    fn a_function_that_never_ran_is_retried_until_the_records_expire() {
+        // Ten failed starts are more than the 2 retries, yet the batch is done once the
+        // environment starts (not-invoked attempts do not use up retries).
+        let (out, calls) = run_not_starting(10);
+        assert_eq!(calls, 11);
+        assert!(matches!(&out[..], [Resolution::Done(d)] if d.len() == 3));
+        // Never starting: given up only when the records pass their maximum age (1 h).
+        let (out, calls) = run_not_starting(usize::MAX);
+        assert_eq!(calls, 60);
+        assert!(matches!(
+            &out[..],
+            [Resolution::GiveUp { condition: Condition::RecordAgeExceeded, records, attempts: 0 }] if records.len() == 3
+        ));
     }
 
     #[test]
