@@ -13,7 +13,7 @@ use local::producer::{self, Sample};
 use local::{LocalStack, Package, UpOptions, repo_root, status};
 use serde_json::Value;
 
-async fn up(stack: &str, test: &str) -> LocalStack {
+pub(crate) async fn up(stack: &str, test: &str) -> LocalStack {
     // The mapping's and deploy's warnings show with the failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
@@ -49,7 +49,7 @@ where
     }
 }
 
-async fn wait_done(s: &LocalStack, n: u64) {
+pub(crate) async fn wait_done(s: &LocalStack, n: u64) {
     let started = Instant::now();
     while s.counters().records_done < n {
         assert!(
@@ -225,7 +225,7 @@ async fn inbox_has(s: &LocalStack, url: &str, needle: &str) -> bool {
     })
 }
 
-async fn send(s: &LocalStack, samples: &[Sample]) {
+pub(crate) async fn send(s: &LocalStack, samples: &[Sample]) {
     producer::send(
         &s.clients,
         s.deployed.output("DataStreamName"),
@@ -237,7 +237,7 @@ async fn send(s: &LocalStack, samples: &[Sample]) {
     .expect("sent");
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
