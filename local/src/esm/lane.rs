@@ -1,0 +1,318 @@
+//! A lane: gathers batches (size, window, 6 MB) and invokes its own execution
+//! environment; resolves each batch with `drive`; keeps what it gives up on in S3.
+
+use super::*;
+
+/// What a lane needs.
+pub(super) struct Lane {
+    spec: MappingSpec,
+    stream_arn: String,
+    function_arn: String,
+    function_name: String,
+    region: String,
+    shard: String,
+    clients: Clients,
+    pub(super) env: Environment,
+    progress: Arc<Mutex<Progress>>,
+    checkpoints: Arc<Checkpoints>,
+    stats: Arc<Stats>,
+    metrics: mpsc::UnboundedSender<MetricDatum>,
+}
+
+impl Lane {
+    /// A lane of `shard` with its own execution environment logging to `log`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn new(
+        clients: &Clients,
+        deployed: &Deployed,
+        shard: &str,
+        bootstrap: &Path,
+        extra_env: BTreeMap<String, String>,
+        log: PathBuf,
+        progress: Arc<Mutex<Progress>>,
+        checkpoints: Arc<Checkpoints>,
+        stats: Arc<Stats>,
+        metrics: mpsc::UnboundedSender<MetricDatum>,
+    ) -> Result<Self, Error> {
+        Ok(Lane {
+            spec: deployed.mapping.clone(),
+            stream_arn: deployed.mapping.stream_arn.clone(),
+            function_arn: deployed.function.arn.clone(),
+            function_name: deployed.function.name.clone(),
+            region: deployed.region.clone(),
+            shard: shard.to_owned(),
+            clients: clients.clone(),
+            env: Environment::start(&deployed.function, bootstrap, extra_env, log).await?,
+            progress,
+            checkpoints,
+            stats,
+            metrics,
+        })
+    }
+}
+
+/// Lambda's synchronous invocation payload limit: a batch closes before passing it.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+/// `{"Records":[` … `]}`.
+const EVENT_ENVELOPE_BYTES: usize = 14;
+
+/// Gathers batches: up to `batchSize` records, within the batching window, and never past
+/// the 6 MB payload (the record that does not fit opens the next batch).
+pub(super) async fn run_lane(mut lane: Lane, mut rx: mpsc::Receiver<Rec>, stop: Arc<AtomicBool>) {
+    let window = Duration::from_secs(lane.spec.batching_window_secs);
+    let mut carry: Option<Rec> = None;
+    while !stop.load(Ordering::SeqCst) {
+        let first = match carry.take() {
+            Some(r) => r,
+            None => match rx.recv().await {
+                Some(r) => r,
+                None => break,
+            },
+        };
+        let mut bytes = EVENT_ENVELOPE_BYTES + lane.record_bytes(&first);
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + window;
+        while batch.len() < lane.spec.batch_size {
+            let next = if window.is_zero() {
+                rx.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let Some(r) = next else {
+                break;
+            };
+            let b = lane.record_bytes(&r);
+            if bytes + b > MAX_PAYLOAD_BYTES {
+                carry = Some(r);
+                break;
+            }
+            bytes += b;
+            batch.push(r);
+        }
+        lane.process(batch).await;
+    }
+    lane.env.stop().await;
+}
+
+impl Invoke for Lane {
+    fn invoke(
+        &mut self,
+        recs: &[Rec],
+    ) -> impl std::future::Future<Output = Result<Option<usize>, InvokeError>> + Send {
+        self.invoke_function(recs)
+    }
+}
+
+impl Lane {
+    /// Processes one batch to the end: done, or given up on to the failure queue.
+    async fn process(&mut self, batch: Vec<Rec>) {
+        let spec = self.spec.clone();
+        for r in drive(batch, &spec, now_ms, true, self).await {
+            match r {
+                Resolution::Done(recs) => self.finish(&recs).await,
+                Resolution::GiveUp {
+                    records,
+                    condition,
+                    attempts,
+                } => {
+                    if condition == Condition::RecordAgeExceeded {
+                        self.stats
+                            .records_expired
+                            .fetch_add(records.len() as u64, Ordering::Relaxed);
+                    }
+                    self.give_up(&records, condition, attempts).await;
+                }
+            }
+        }
+    }
+
+    /// Invokes the function; `Ok(None)` all done, `Ok(Some(i))` records from `i` failed.
+    pub(super) async fn invoke_function(
+        &mut self,
+        recs: &[Rec],
+    ) -> Result<Option<usize>, InvokeError> {
+        let event = self.event(recs);
+        let started = Instant::now();
+        let age = recs
+            .last()
+            .map(|r| (now_ms() - r.arrival_ms).max(0))
+            .unwrap_or(0);
+        self.stats
+            .iterator_age_ms
+            .store(age as u64, Ordering::Relaxed);
+        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        let result = match self.env.invoke(&event).await {
+            Ok(r) => r,
+            Err(e) => Err(InvokeError::NotInvoked(e.to_string())),
+        };
+        if let Err(InvokeError::NotInvoked(_)) = &result {
+            return result.map(|_| None);
+        }
+        let errored = result.is_err();
+        if errored {
+            self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        for (name, value, unit) in [
+            ("Invocations", 1.0, StandardUnit::Count),
+            ("Errors", f64::from(u8::from(errored)), StandardUnit::Count),
+            ("Throttles", 0.0, StandardUnit::Count),
+            ("Duration", elapsed, StandardUnit::Milliseconds),
+            ("IteratorAge", age as f64, StandardUnit::Milliseconds),
+        ] {
+            let d = MetricDatum::builder()
+                .metric_name(name)
+                .value(value)
+                .unit(unit)
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(&self.function_name)
+                        .build(),
+                )
+                .build();
+            let _ = self.metrics.send(d);
+        }
+        let body = result?;
+        if !self.spec.report_batch_item_failures {
+            return Ok(None);
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct Resp {
+            #[serde(default)]
+            batch_item_failures: Vec<Item>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct Item {
+            #[serde(default)]
+            item_identifier: Option<String>,
+        }
+        // Lambda: an empty or null response is a success; an unparsable one, or an empty,
+        // null or unknown identifier, fails the whole batch.
+        let text = String::from_utf8_lossy(&body);
+        if text.trim().is_empty() || text.trim() == "null" {
+            return Ok(None);
+        }
+        let Ok(resp) = serde_json::from_slice::<Resp>(&body) else {
+            self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(response = %text, "unparsable batch response: the whole batch failed");
+            return Ok(Some(0));
+        };
+        let mut lowest: Option<usize> = None;
+        if !resp.batch_item_failures.is_empty() {
+            self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        for f in resp.batch_item_failures {
+            let idx = f
+                .item_identifier
+                .and_then(|id| recs.iter().position(|r| r.seq == id))
+                .unwrap_or(0);
+            lowest = Some(lowest.map_or(idx, |l| l.min(idx)));
+        }
+        Ok(lowest)
+    }
+
+    /// One record of the invocation event, as Lambda writes it.
+    fn record_json(&self, r: &Rec) -> serde_json::Value {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        json!({
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": r.partition_key,
+                "sequenceNumber": r.seq,
+                "data": b64.encode(&r.data),
+                "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": format!("{}:{}", self.shard, r.seq),
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT),
+            "awsRegion": self.region,
+            "eventSourceARN": self.stream_arn,
+        })
+    }
+
+    /// Bytes `r` adds to an invocation event (its JSON and a separating comma).
+    fn record_bytes(&self, r: &Rec) -> usize {
+        self.record_json(r).to_string().len() + 1
+    }
+
+    pub(super) fn event(&self, recs: &[Rec]) -> Vec<u8> {
+        let records: Vec<_> = recs.iter().map(|r| self.record_json(r)).collect();
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+
+    async fn finish(&self, recs: &[Rec]) {
+        if recs.is_empty() {
+            return;
+        }
+        self.stats
+            .records_done
+            .fetch_add(recs.len() as u64, Ordering::Relaxed);
+        let seqs: Vec<&str> = recs.iter().map(|r| r.seq.as_str()).collect();
+        let moved = self.progress.lock().await.done(&seqs);
+        if let Some(cp) = moved {
+            self.checkpoints.set(&self.shard, &cp).await;
+        }
+    }
+
+    /// Keeps the batch in the on-failure bucket (Lambda's invocation record) and moves on.
+    async fn give_up(&self, recs: &[Rec], condition: Condition, attempts: u32) {
+        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            return;
+        };
+        let iso = |ms: i64| function::store::iso_millis(ms);
+        let payload = serde_json::from_slice(&self.event(recs));
+        let record = payload.map(|payload| FailureRecord {
+            request_context: RequestContext {
+                request_id: format!("local-{}-{}", self.shard, first.seq),
+                function_arn: self.function_arn.clone(),
+                condition,
+                approximate_invoke_count: attempts,
+            },
+            response_context: ResponseContext {
+                status_code: 200,
+                executed_version: "$LATEST".into(),
+                function_error: Some("Unhandled".into()),
+            },
+            version: "1.0".into(),
+            timestamp: iso(now_ms()),
+            batch: BatchInfo {
+                shard_id: self.shard.clone(),
+                start_sequence_number: first.seq.clone(),
+                end_sequence_number: last.seq.clone(),
+                approximate_arrival_of_first_record: iso(first.arrival_ms),
+                approximate_arrival_of_last_record: iso(last.arrival_ms),
+                batch_size: recs.len(),
+                stream_arn: self.stream_arn.clone(),
+            },
+            payload,
+        });
+        let kept = match record {
+            Ok(r) => {
+                failure::put(
+                    &self.clients,
+                    &self.spec.failure_bucket,
+                    &self.spec.uuid,
+                    now_ms(),
+                    &r,
+                )
+                .await
+            }
+            Err(e) => Err(Error::Runtime(e.to_string())),
+        };
+        if let Err(e) = kept {
+            // As on AWS, a destination that cannot be written does not stop the shard;
+            // the records are still in the archive when they were archived.
+            tracing::error!(error = %e, shard = %self.shard, "could not keep a failed batch in the on-failure bucket");
+        }
+        self.stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+        self.finish(recs).await;
+    }
+}

@@ -1,0 +1,26 @@
+//! Lambda's CloudWatch metrics of the mapping, published to the emulator in batches.
+
+use super::*;
+
+/// Sends the mapping's metrics to CloudWatch in batches (under `AWS/Lambda`, as Lambda does).
+pub(super) async fn publish_metrics(c: Clients, mut rx: mpsc::UnboundedReceiver<MetricDatum>) {
+    while let Some(first) = rx.recv().await {
+        let mut data = vec![first];
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        while let Ok(d) = rx.try_recv() {
+            data.push(d);
+        }
+        for chunk in data.chunks(500) {
+            let r = c
+                .cloudwatch
+                .put_metric_data()
+                .namespace("AWS/Lambda")
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "PutMetricData failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! One reader per shard: `GetRecords` from `TRIM_HORIZON` (or after the checkpoint), each
+//! record to the lane its partition key hashes to, so one key's records stay in order.
+
+use super::*;
+
+pub(super) fn lane_of(partition_key: &str, lanes: usize) -> usize {
+    // FNV-1a: stable across runs, so a key always maps to the same lane.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in partition_key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % lanes.max(1) as u64) as usize
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn read_shard(
+    c: Clients,
+    spec: MappingSpec,
+    shard: String,
+    lanes: Vec<mpsc::Sender<Rec>>,
+    progress: Arc<Mutex<Progress>>,
+    checkpoints: Arc<Checkpoints>,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut last_read = checkpoints.get(&shard).await;
+    let mut iterator: Option<String> = None;
+    while !stop.load(Ordering::SeqCst) {
+        if iterator.is_none() {
+            let mut req = c
+                .kinesis
+                .get_shard_iterator()
+                .stream_name(&spec.stream_name)
+                .shard_id(&shard);
+            req = match &last_read {
+                Some(seq) => req
+                    .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                    .starting_sequence_number(seq),
+                None if spec.trim_horizon => {
+                    req.shard_iterator_type(ShardIteratorType::TrimHorizon)
+                }
+                None => req.shard_iterator_type(ShardIteratorType::Latest),
+            };
+            match req.send().await {
+                Ok(o) => iterator = o.shard_iterator().map(str::to_owned),
+                Err(e) => {
+                    tracing::warn!(error = %e, shard, "GetShardIterator failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(it) = iterator.clone() else {
+            tracing::warn!(
+                shard,
+                ?last_read,
+                "GetShardIterator returned no iterator; shard reader stops"
+            );
+            return;
+        };
+        let out = match c
+            .kinesis
+            .get_records()
+            .shard_iterator(&it)
+            .limit(10_000)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, shard, "GetRecords failed");
+                iterator = None;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let records = out.records();
+        for r in records {
+            let rec = Rec {
+                seq: r.sequence_number().to_owned(),
+                partition_key: r.partition_key().unwrap_or_default().to_owned(),
+                data: r.data().as_ref().to_vec(),
+                arrival_ms: r
+                    .approximate_arrival_timestamp()
+                    .map(|t| t.to_millis().unwrap_or_else(|_| now_ms()))
+                    .unwrap_or_else(now_ms),
+            };
+            progress.lock().await.read(&rec.seq);
+            stats.records_read.fetch_add(1, Ordering::Relaxed);
+            last_read = Some(rec.seq.clone());
+            let lane = lane_of(&rec.partition_key, lanes.len());
+            if lanes[lane].send(rec).await.is_err() {
+                return;
+            }
+        }
+        iterator = out.next_shard_iterator().map(str::to_owned);
+        if iterator.is_none() {
+            tracing::warn!(
+                shard,
+                ?last_read,
+                "shard closed (no next iterator); shard reader stops"
+            );
+            return;
+        }
+        if records.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
