@@ -151,7 +151,7 @@ fn format_window(secs: i64) -> String {
 }
 
 /// Asserts the table equals the oracle: counts, min, max exactly; sums to 1e-6.
-async fn assert_table(s: &LocalStack, samples: &[Sample]) {
+pub(crate) async fn assert_table(s: &LocalStack, samples: &[Sample]) {
     let items = status::scan(&s.clients, s.deployed.output("MetricsTableName"))
         .await
         .expect("scan");

@@ -3,4 +3,4 @@
 
 mod contract;
 mod e2e;
-mod e2e_limits;
+mod e2e_stress;

@@ -1,6 +1,7 @@
-//! End to end against DynamoDB's limits as the emulator enforces them: wide records, 5,000
-//! partition keys in one entity's window, a 1,000-record batch with 1,000 keys for one
-//! item, empty and 3,000-byte ids — counted exactly, with no failed batch.
+//! End to end under stress: DynamoDB's limits as the emulator enforces them (wide records,
+//! 5,000 partition keys in one entity's window, a 1,000-record batch with 1,000 keys for
+//! one item, empty and 3,000-byte ids) and a function killed mid-batch over and over —
+//! every record counted exactly once.
 
 use std::collections::BTreeMap;
 
@@ -139,5 +140,81 @@ async fn wide_records_thousands_of_keys_and_odd_ids_count_exactly() {
         .map(|(_, a)| a.totals.pages)
         .unwrap_or_default();
     assert!(hot_pages > 10, "5,000 keys spread over pages: {hot_pages}");
+    s.down().await;
+}
+
+/// Kills (SIGKILL) every `bootstrap` process of this stack: found by its executable path
+/// under the test's own state directory, so parallel tests are not touched.
+fn kill_bootstraps(bootstrap: &std::path::Path) -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for p in procs.flatten() {
+        let pid = p.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let exe = std::fs::read_link(p.path().join("exe")).ok();
+        if exe.as_deref() == Some(bootstrap) {
+            let ok = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status()
+                .is_ok_and(|s| s.success());
+            killed += usize::from(ok);
+        }
+    }
+    killed
+}
+
+/// The function killed mid-batch over and over while records arrive: every record is
+/// counted exactly once (after a redrive of whatever the retries gave up on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_killed_over_and_over_under_load_still_counts_exactly() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    let mut s = up("dev", "sigkill").await;
+    let bootstrap = std::fs::canonicalize(&s.bootstrap).expect("bootstrap path");
+    let stop = Arc::new(AtomicBool::new(false));
+    let killed = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let (stop, killed) = (stop.clone(), killed.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(350)).await;
+                killed.fetch_add(kill_bootstraps(&bootstrap), Ordering::SeqCst);
+            }
+        })
+    };
+    let samples = local::producer::samples(1500, 41, now_ms(), 60);
+    local::producer::send(
+        &s.clients,
+        s.deployed.output("DataStreamName"),
+        &samples,
+        300,
+        None,
+    )
+    .await
+    .expect("sent");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::SeqCst);
+    let _ = killer.await;
+    wait_done(&s, 1500).await;
+    let c = s.counters();
+    eprintln!("kills {}, {c:?}", killed.load(Ordering::SeqCst));
+    assert!(
+        killed.load(Ordering::SeqCst) >= 5,
+        "kills: {}",
+        killed.load(Ordering::SeqCst)
+    );
+    assert!(c.function_errors > 0, "the mapping saw the crashes: {c:?}");
+    if c.batches_failed > 0 {
+        s.stop_mapping().await;
+        let r = s.redrive().await.expect("redrive");
+        assert_eq!(r.still_failing, 0, "{r:?}");
+    }
+    crate::e2e::assert_table(&s, &samples).await;
     s.down().await;
 }
