@@ -17,7 +17,7 @@
 //!   are published to the emulator, so the stack's alarms fire.
 
 // The submodules' shared prelude (`use super::*`).
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,6 +42,7 @@ mod lane; // batching, invocation, give-up
 mod metrics; // CloudWatch metrics
 mod reader; // one shard reader
 mod redrive; // kept batches → function → recovery
+mod shards; // which shards may be read (children after parents)
 
 pub use checkpoint::Checkpoints;
 use checkpoint::Progress;
@@ -49,8 +50,9 @@ pub use drive::{Invoke, Resolution, drive};
 pub use lane::MAX_PAYLOAD_BYTES;
 use lane::{Lane, run_lane};
 use metrics::publish_metrics;
-use reader::read_shard;
+use reader::{Ending, read_shard};
 pub use redrive::{Redrive, redrive};
+use shards::ShardInfo;
 
 /// One record read from a shard.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,8 +113,140 @@ pub(super) fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// Everything a shard's reader and lanes need (shared by the supervisor).
+struct ShardCtx {
+    clients: Clients,
+    deployed: Deployed,
+    bootstrap: PathBuf,
+    extra_env: BTreeMap<String, String>,
+    logs: PathBuf,
+    checkpoints: Arc<Checkpoints>,
+    stats: Arc<Stats>,
+    metrics: mpsc::UnboundedSender<MetricDatum>,
+    stop: Arc<AtomicBool>,
+}
+
+/// How often the supervisor lists the stream's shards again (resharding).
+const RELIST_EVERY: Duration = Duration::from_secs(5);
+
+/// The stream's shards and their parents.
+async fn list_shards(c: &Clients, stream: &str) -> Result<Vec<ShardInfo>, Error> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let req = c.kinesis.list_shards();
+        let req = match &token {
+            Some(t) => req.next_token(t),
+            None => req.stream_name(stream),
+        };
+        let page = req.send().await.map_err(Error::aws("kinesis:ListShards"))?;
+        out.extend(page.shards().iter().map(|s| {
+            ShardInfo {
+                id: s.shard_id().to_owned(),
+                parents: [s.parent_shard_id(), s.adjacent_parent_shard_id()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect(),
+            }
+        }));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Starts a shard's lanes (errors surface here) and one task that runs its reader and
+/// lanes to the end; the task says whether the shard was read to its end.
+async fn spawn_shard(
+    ctx: &Arc<ShardCtx>,
+    shard: &str,
+) -> Result<impl std::future::Future<Output = (String, bool)> + Send + 'static, Error> {
+    let spec = ctx.deployed.mapping.clone();
+    let progress = Arc::new(Mutex::new(Progress {
+        pending: BTreeMap::new(),
+    }));
+    let mut senders = Vec::new();
+    let mut lanes = Vec::new();
+    for lane in 0..spec.parallelization_factor {
+        let (tx, rx) = mpsc::channel::<Rec>(20_000);
+        senders.push(tx);
+        let lane = Lane::new(
+            &ctx.clients,
+            &ctx.deployed,
+            shard,
+            &ctx.bootstrap,
+            ctx.extra_env.clone(),
+            ctx.logs.join(format!("{shard}-lane{lane}.log")),
+            progress.clone(),
+            ctx.checkpoints.clone(),
+            ctx.stats.clone(),
+            ctx.metrics.clone(),
+        )
+        .await?;
+        lanes.push(run_lane(lane, rx, ctx.stop.clone()));
+    }
+    let reader = read_shard(
+        ctx.clients.clone(),
+        spec,
+        shard.to_owned(),
+        senders,
+        progress,
+        ctx.checkpoints.clone(),
+        ctx.stats.clone(),
+        ctx.stop.clone(),
+    );
+    let shard = shard.to_owned();
+    Ok(async move {
+        // The reader drops its senders when it ends; the lanes then drain and end.
+        let (ending, _) = tokio::join!(reader, futures::future::join_all(lanes));
+        (shard, matches!(ending, Ending::Closed | Ending::Gone))
+    })
+}
+
+/// Starts the readers of shards as they become ready (children after their parents).
+async fn supervise(
+    ctx: Arc<ShardCtx>,
+    mut listed: Vec<ShardInfo>,
+    mut running: tokio::task::JoinSet<(String, bool)>,
+    mut started: BTreeSet<String>,
+) {
+    let mut finished: BTreeSet<String> = BTreeSet::new();
+    while !ctx.stop.load(Ordering::SeqCst) {
+        let ready: Vec<String> = shards::ready(&listed, &started, &finished)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for id in ready {
+            match spawn_shard(&ctx, &id).await {
+                Ok(task) => {
+                    tracing::info!(shard = %id, "shard reader starts");
+                    started.insert(id);
+                    running.spawn(task);
+                }
+                Err(e) => tracing::error!(shard = %id, error = %e, "shard reader could not start"),
+            }
+        }
+        tokio::select! {
+            Some(Ok((id, ended))) = running.join_next() => {
+                if ended {
+                    finished.insert(id);
+                }
+            }
+            _ = tokio::time::sleep(RELIST_EVERY) => {
+                match list_shards(&ctx.clients, &ctx.deployed.mapping.stream_name).await {
+                    Ok(l) => listed = l,
+                    Err(e) => tracing::warn!(error = %e, "ListShards failed"),
+                }
+            }
+        }
+    }
+}
+
 /// Starts the mapping for `deployed`, running `bootstrap` with `extra_env` (endpoint and
-/// credentials) on top of the function's own environment.
+/// credentials) on top of the function's own environment. Shards are read as Lambda reads
+/// them: a child only once its parents were read to their end (`shards::ready`).
 pub async fn start(
     clients: &Clients,
     deployed: &Deployed,
@@ -120,61 +254,38 @@ pub async fn start(
     extra_env: BTreeMap<String, String>,
     state_dir: &Path,
 ) -> Result<Running, Error> {
-    let spec = deployed.mapping.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Stats::default());
     let checkpoints = Arc::new(Checkpoints::load(&state_dir.join("checkpoints.json"))?);
     let (metrics_tx, metrics_rx) = mpsc::unbounded_channel();
     let mut tasks = vec![tokio::spawn(publish_metrics(clients.clone(), metrics_rx))];
-    let shards = clients
-        .kinesis
-        .list_shards()
-        .stream_name(&spec.stream_name)
-        .send()
-        .await
-        .map_err(Error::aws("kinesis:ListShards"))?;
-    if shards.shards().is_empty() {
+    let listed = list_shards(clients, &deployed.mapping.stream_name).await?;
+    if listed.is_empty() {
         return Err(Error::Deploy {
-            resource: spec.stream_name.clone(),
+            resource: deployed.mapping.stream_name.clone(),
             reason: "ListShards returned no shards".into(),
         });
     }
     let logs = state_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
-    for shard in shards.shards() {
-        let shard_id = shard.shard_id().to_owned();
-        let progress = Arc::new(Mutex::new(Progress {
-            pending: BTreeMap::new(),
-        }));
-        let mut senders = Vec::new();
-        for lane in 0..spec.parallelization_factor {
-            let (tx, rx) = mpsc::channel::<Rec>(20_000);
-            senders.push(tx);
-            let lane = Lane::new(
-                clients,
-                deployed,
-                &shard_id,
-                bootstrap,
-                extra_env.clone(),
-                logs.join(format!("{shard_id}-lane{lane}.log")),
-                progress.clone(),
-                checkpoints.clone(),
-                stats.clone(),
-                metrics_tx.clone(),
-            )
-            .await?;
-            tasks.push(tokio::spawn(run_lane(lane, rx, stop.clone())));
-        }
-        tasks.push(tokio::spawn(read_shard(
-            clients.clone(),
-            spec.clone(),
-            shard_id,
-            senders,
-            progress,
-            checkpoints.clone(),
-            stats.clone(),
-            stop.clone(),
-        )));
+    let ctx = Arc::new(ShardCtx {
+        clients: clients.clone(),
+        deployed: deployed.clone(),
+        bootstrap: bootstrap.to_owned(),
+        extra_env,
+        logs,
+        checkpoints,
+        stats: stats.clone(),
+        metrics: metrics_tx,
+        stop: stop.clone(),
+    });
+    // The shards readable now start here, so their errors reach the caller.
+    let mut running = tokio::task::JoinSet::new();
+    let mut started = BTreeSet::new();
+    for id in shards::ready(&listed, &started, &BTreeSet::new()) {
+        running.spawn(spawn_shard(&ctx, id).await?);
+        started.insert(id.to_owned());
     }
+    tasks.push(tokio::spawn(supervise(ctx, listed, running, started)));
     Ok(Running { stats, stop, tasks })
 }

@@ -23,7 +23,7 @@ pub(super) async fn read_shard(
     checkpoints: Arc<Checkpoints>,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
-) {
+) -> Ending {
     let mut last_read = checkpoints.get(&shard).await;
     let mut iterator: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
@@ -44,6 +44,16 @@ pub(super) async fn read_shard(
             };
             match req.send().await {
                 Ok(o) => iterator = o.shard_iterator().map(str::to_owned),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    tracing::warn!(
+                        shard,
+                        "shard no longer exists (past retention); reader ends"
+                    );
+                    return Ending::Gone;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, shard, "GetShardIterator failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -55,9 +65,9 @@ pub(super) async fn read_shard(
             tracing::warn!(
                 shard,
                 ?last_read,
-                "GetShardIterator returned no iterator; shard reader stops"
+                "GetShardIterator returned no iterator; shard reader ends"
             );
-            return;
+            return Ending::Closed;
         };
         let out = match c
             .kinesis
@@ -91,20 +101,32 @@ pub(super) async fn read_shard(
             last_read = Some(rec.seq.clone());
             let lane = lane_of(&rec.partition_key, lanes.len());
             if lanes[lane].send(rec).await.is_err() {
-                return;
+                return Ending::Stopped;
             }
         }
         iterator = out.next_shard_iterator().map(str::to_owned);
         if iterator.is_none() {
-            tracing::warn!(
+            tracing::info!(
                 shard,
                 ?last_read,
-                "shard closed (no next iterator); shard reader stops"
+                "shard closed (no next iterator); reader ends"
             );
-            return;
+            return Ending::Closed;
         }
         if records.is_empty() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    Ending::Stopped
+}
+
+/// Why a shard reader ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// Read to the end of a closed shard: its children may be read once its lanes drain.
+    Closed,
+    /// The shard no longer exists (past the stream's retention).
+    Gone,
+    /// The mapping is stopping.
+    Stopped,
 }
