@@ -16,15 +16,27 @@ pub enum Resolution {
     },
 }
 
-/// Something that runs the function on a batch: `Ok(None)` all done, `Ok(Some(i))`
-/// records from `i` on failed (partial batch response), `Err` the invocation failed.
+/// The state machine's only ways out: running the function on a batch (`Ok(None)` all
+/// done, `Ok(Some(i))` records from `i` on failed — a partial batch response — `Err` the
+/// invocation failed) and waiting before a retry.
 pub trait Invoke {
     /// Invokes the function once.
     fn invoke(
         &mut self,
         recs: &[Rec],
     ) -> impl std::future::Future<Output = Result<Option<usize>, InvokeError>> + Send;
+
+    /// Waits `d` before the next attempt (the mapping sleeps; a test records it).
+    fn wait(&mut self, d: Duration) -> impl std::future::Future<Output = ()> + Send;
 }
+
+/// The wait before retry `attempts` of a batch: 200 ms doubling, at most 2 s.
+pub fn retry_delay(attempts: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempts.min(5)).min(2_000))
+}
+
+/// The wait before trying again to invoke a function that could not start.
+pub const NOT_INVOKED_DELAY: Duration = Duration::from_secs(1);
 
 /// Lambda's retry rules for one batch, until every record is done or given up on:
 /// records past `maximumRecordAgeInSeconds` are not sent; a partial batch response splits
@@ -37,7 +49,6 @@ pub async fn drive<I: Invoke + Send>(
     batch: Vec<Rec>,
     spec: &MappingSpec,
     now_ms: impl Fn() -> i64 + Send,
-    backoff: bool,
     invoker: &mut I,
 ) -> Vec<Resolution> {
     let max_age = spec.maximum_record_age_secs as i64 * 1000;
@@ -57,9 +68,8 @@ pub async fn drive<I: Invoke + Send>(
         if live.is_empty() {
             continue;
         }
-        if backoff && attempts > 0 {
-            let wait = 100u64.saturating_mul(1 << attempts.min(5)).min(2_000);
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+        if attempts > 0 {
+            invoker.wait(retry_delay(attempts)).await;
         }
         let (failed_from, function_error) = match invoker.invoke(&live).await {
             Ok(None) => {
@@ -69,9 +79,7 @@ pub async fn drive<I: Invoke + Send>(
             Ok(Some(index)) => (index.min(live.len()), false),
             Err(InvokeError::NotInvoked(e)) => {
                 tracing::warn!(error = %e, "function not invoked; retrying until the records expire");
-                if backoff {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+                invoker.wait(NOT_INVOKED_DELAY).await;
                 work.push((live, attempts));
                 continue;
             }
@@ -147,6 +155,7 @@ mod tests {
         partial: bool,
         heal_after: Option<usize>,
         calls: Vec<Vec<String>>,
+        waits: Vec<Duration>,
     }
 
     impl Invoke for Fake {
@@ -172,6 +181,11 @@ mod tests {
             };
             std::future::ready(r)
         }
+
+        fn wait(&mut self, d: Duration) -> impl std::future::Future<Output = ()> + Send {
+            self.waits.push(d);
+            std::future::ready(())
+        }
     }
 
     fn run(batch: Vec<Rec>, spec: &MappingSpec, fake: &mut Fake) -> Vec<Resolution> {
@@ -179,7 +193,7 @@ mod tests {
             .enable_all()
             .build()
             .expect("runtime")
-            .block_on(drive(batch, spec, || 1_000_500, false, fake))
+            .block_on(drive(batch, spec, || 1_000_500, fake))
     }
 
     fn fake(poison: Option<&str>, partial: bool, heal_after: Option<usize>) -> Fake {
@@ -188,6 +202,7 @@ mod tests {
             partial,
             heal_after,
             calls: Vec::new(),
+            waits: Vec::new(),
         }
     }
 
@@ -247,6 +262,7 @@ mod tests {
     struct NotStarting {
         n: usize,
         calls: usize,
+        waits: Vec<Duration>,
         clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
     }
 
@@ -264,6 +280,11 @@ mod tests {
             };
             std::future::ready(r)
         }
+
+        fn wait(&mut self, d: Duration) -> impl std::future::Future<Output = ()> + Send {
+            self.waits.push(d);
+            std::future::ready(())
+        }
     }
 
     fn run_not_starting(n: usize) -> (Vec<Resolution>, usize) {
@@ -271,6 +292,7 @@ mod tests {
         let mut f = NotStarting {
             n,
             calls: 0,
+            waits: Vec::new(),
             clock: clock.clone(),
         };
         let now = move || clock.load(Ordering::SeqCst);
@@ -278,7 +300,12 @@ mod tests {
             .enable_all()
             .build()
             .expect("runtime")
-            .block_on(drive(recs(3), &spec(2, true), now, false, &mut f));
+            .block_on(drive(recs(3), &spec(2, true), now, &mut f));
+        assert!(
+            f.waits.iter().all(|w| *w == NOT_INVOKED_DELAY),
+            "{:?}",
+            f.waits
+        );
         (out, f.calls)
     }
 
@@ -303,6 +330,8 @@ mod tests {
         let mut f = fake(Some("1005"), false, None);
         let out = run(recs(8), &spec(2, false), &mut f);
         assert_eq!(f.calls.len(), 3, "first try plus two retries");
+        // The state machine asks to wait before each retry, longer each time.
+        assert_eq!(f.waits, [retry_delay(1), retry_delay(2)]);
         assert!(matches!(&out[..], [Resolution::GiveUp { records, .. }] if records.len() == 8));
     }
 

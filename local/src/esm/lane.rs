@@ -104,13 +104,17 @@ impl Invoke for Lane {
     ) -> impl std::future::Future<Output = Result<Option<usize>, InvokeError>> + Send {
         self.invoke_function(recs)
     }
+
+    fn wait(&mut self, d: Duration) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(d)
+    }
 }
 
 impl Lane {
-    /// Processes one batch to the end: done, or given up on to the failure queue.
+    /// Processes one batch to the end: done, or given up on to the on-failure bucket.
     async fn process(&mut self, batch: Vec<Rec>) {
         let spec = self.spec.clone();
-        for r in drive(batch, &spec, now_ms, true, self).await {
+        for r in drive(batch, &spec, now_ms, self).await {
             match r {
                 Resolution::Done(recs) => self.finish(&recs).await,
                 Resolution::GiveUp {
