@@ -106,7 +106,12 @@ fn package() -> Result<PathBuf> {
         "--bin",
         "bootstrap",
     ])?;
-    let binary = root().join("target/release/bootstrap");
+    // Cargo builds where CARGO_TARGET_DIR says (relative to the workspace root); the zip
+    // goes where Pulumi.yaml's fileArchive looks for it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root().join("target"), |t| root().join(t));
+    let binary = target.join("release/bootstrap");
     glibc_check(&binary)?;
     let out = root().join("target/lambda/bootstrap.zip");
     std::fs::create_dir_all(out.parent().context("zip has a folder")?)?;
