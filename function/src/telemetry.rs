@@ -6,22 +6,27 @@ use serde_json::json;
 
 use crate::batch::Summary;
 
-/// JSON logs to stdout, filtered by `RUST_LOG` (default `info`).
+/// JSON logs to stdout, filtered by `RUST_LOG` (default `info`), one object per line with
+/// `timestamp` (RFC 3339) and `level` at the top, as Lambda's JSON log format reads them
+/// (`applicationLogLevel` filtering and level searches work on them), fields flattened.
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_env_filter(filter)
         .with_target(false)
         .with_current_span(false)
-        .without_time()
         .init();
 }
 
 /// The EMF document for one batch.
 pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> serde_json::Value {
+    let timestamp = crate::store::iso_millis(i64::try_from(now_ms).unwrap_or(i64::MAX));
     json!({
+        "timestamp": timestamp,
+        "level": "INFO",
         "_aws": {
             "Timestamp": now_ms,
             "CloudWatchMetrics": [{
@@ -45,7 +50,20 @@ pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> ser
 /// Logs the batch summary line and its EMF metrics.
 pub fn batch_done(namespace: &str, s: &Summary, elapsed: Duration) {
     tracing::info!(
-        summary = %serde_json::to_string(s).unwrap_or_default(),
+        kinesis_records = s.kinesis_records,
+        user_records = s.user_records,
+        counted = s.counted,
+        rejected = s.rejected,
+        duplicates = s.duplicates,
+        control_messages = s.control_messages,
+        time_fallbacks = s.time_fallbacks,
+        id_fallbacks = s.id_fallbacks,
+        refused = s.refused,
+        objects = s.objects,
+        items = s.items,
+        pages_written = s.pages_written,
+        conflicts = s.conflicts,
+        failed_shards = s.failed_shards,
         duration_ms = elapsed.as_millis() as u64,
         "batch processed"
     );

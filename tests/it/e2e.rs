@@ -281,6 +281,22 @@ async fn records_across_both_shards_are_archived_once_and_aggregated_exactly() {
     );
 
     assert_table(&s, &samples).await;
+    // Every line the packaged bootstrap wrote is JSON with a timestamp and a level, as
+    // Lambda's JSON log format needs for applicationLogLevel filtering.
+    let logs = s.state_dir.join("logs");
+    let mut lines = 0;
+    for entry in std::fs::read_dir(&logs).expect("logs") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("log");
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            assert!(
+                v["timestamp"].is_string() && v["level"].is_string(),
+                "{line}"
+            );
+            lines += 1;
+        }
+    }
+    assert!(lines > 0);
     s.down().await;
 }
 

@@ -546,7 +546,8 @@ fn processor() -> Result<Group, Error> {
                         "logFormat": "JSON",
                         "logGroup": out(LOG_GROUP, "name"),
                         "applicationLogLevel": "INFO",
-                        "systemLogLevel": "WARN",
+                        // INFO keeps the platform START and REPORT lines (duration, memory).
+                        "systemLogLevel": "INFO",
                     }),
                 },
             )?
