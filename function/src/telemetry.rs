@@ -21,6 +21,9 @@ pub fn init() {
         .init();
 }
 
+/// The EMF metric counting records quarantined under `rejected/` (the stack alarms on it).
+pub const REJECTED_METRIC: &str = "RecordsRejected";
+
 /// The EMF document for one batch.
 pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> serde_json::Value {
     let timestamp = crate::store::iso_millis(i64::try_from(now_ms).unwrap_or(i64::MAX));
@@ -34,14 +37,14 @@ pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> ser
                 "Dimensions": [[]],
                 "Metrics": [
                     {"Name": "RecordsProcessed", "Unit": "Count"},
-                    {"Name": "RecordsRejected", "Unit": "Count"},
+                    {"Name": REJECTED_METRIC, "Unit": "Count"},
                     {"Name": "DuplicatesSkipped", "Unit": "Count"},
                     {"Name": "BatchDuration", "Unit": "Milliseconds"},
                 ],
             }],
         },
         "RecordsProcessed": s.counted,
-        "RecordsRejected": s.rejected,
+        REJECTED_METRIC: s.rejected,
         "DuplicatesSkipped": s.duplicates,
         "BatchDuration": elapsed.as_secs_f64() * 1000.0,
     })

@@ -242,6 +242,8 @@ pub struct Settings {
     pub deletion_protection: bool,
     pub error_alarm_threshold: ErrorThreshold,
     pub iterator_age_alarm_ms: IteratorAgeMs,
+    /// Records quarantined under `rejected/` in a minute above which the topic is told.
+    pub rejected_records_alarm_threshold: ErrorThreshold,
 }
 
 impl Default for Settings {
@@ -278,6 +280,7 @@ impl Default for Settings {
                 deletion_protection: true,
                 error_alarm_threshold: ErrorThreshold::new(5)?,
                 iterator_age_alarm_ms: IteratorAgeMs::new(60_000)?,
+                rejected_records_alarm_threshold: ErrorThreshold::new(10)?,
             })
         })()
         .expect("default settings are in range");

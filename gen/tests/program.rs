@@ -257,14 +257,14 @@ fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
         .iter()
         .filter(|(_, r)| r.ty == "aws:cloudwatch:MetricAlarm")
         .collect();
-    assert_eq!(alarms.len(), 3);
+    assert_eq!(alarms.len(), 4);
     let metrics: Vec<&str> = alarms
         .iter()
         .map(|(_, r)| r.properties["metricName"].as_str().expect("metric"))
         .collect();
     // A given-up batch is announced by the failed-batches bucket's notification, not by
     // an alarm (a queue-depth alarm clears itself when SQS stops reporting an idle queue).
-    for m in ["Errors", "Throttles", "IteratorAge"] {
+    for m in ["Errors", "Throttles", "IteratorAge", "RecordsRejected"] {
         assert!(metrics.contains(&m), "no alarm on {m}");
     }
     for (name, r) in alarms {
@@ -277,12 +277,18 @@ fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
         assert_eq!(props["okActions"], json!(["${alertTopic.arn}"]), "{name}");
         assert!(props["treatMissingData"].is_string(), "{name}");
         let dims = props["dimensions"].as_object().expect("dimensions");
-        let expected = match props["namespace"].as_str() {
-            Some("AWS/Lambda") => ("FunctionName", "${processor.name}"),
-            Some("AWS/SQS") => ("QueueName", "${failureQueue.name}"),
+        match props["namespace"].as_str() {
+            Some("AWS/Lambda") => {
+                assert_eq!(
+                    dims.get("FunctionName"),
+                    Some(&json!("${processor.name}")),
+                    "{name}"
+                )
+            }
+            // The function's EMF metrics: its own namespace, no dimensions.
+            Some("RealtimeProcessing/${pulumi.stack}") => assert!(dims.is_empty(), "{name}"),
             other => panic!("{name}: unexpected namespace {other:?}"),
-        };
-        assert_eq!(dims.get(expected.0), Some(&json!(expected.1)), "{name}");
+        }
     }
 }
 

@@ -40,3 +40,22 @@ fn the_role_allows_the_calls_the_adapters_make() {
     assert_eq!(actions::S3, function::aws::actions::S3);
     assert_eq!(actions::DYNAMODB, function::aws::actions::DYNAMODB);
 }
+
+#[test]
+fn the_rejected_records_alarm_watches_the_metric_the_function_publishes() {
+    let program = r#gen::stack::program().expect("program");
+    let alarm = &program.resources[r#gen::stack::names::ALARM_REJECTED];
+    assert_eq!(
+        alarm.properties["metricName"],
+        function::telemetry::REJECTED_METRIC
+    );
+    assert_eq!(
+        alarm.properties["namespace"],
+        r#gen::stack::metrics_namespace().as_str()
+    );
+    let env = processor_environment();
+    assert_eq!(
+        env[function::config::METRICS_NAMESPACE],
+        r#gen::stack::metrics_namespace().as_str()
+    );
+}

@@ -46,6 +46,7 @@ pub mod names {
     pub const ALARM_ERRORS: &str = "processorErrorAlarm";
     pub const ALARM_THROTTLES: &str = "processorThrottleAlarm";
     pub const ALARM_ITERATOR_AGE: &str = "processorIteratorAgeAlarm";
+    pub const ALARM_REJECTED: &str = "rejectedRecordsAlarm";
 }
 use names::*;
 
@@ -81,6 +82,11 @@ pub fn failed_bucket_name(account: &str, region: &str, stack_name: &str) -> Stri
 /// The key prefixes the function writes archive objects under.
 pub const ARCHIVE_PREFIXES: [&str; 2] = ["raw/", "rejected/"];
 
+/// The CloudWatch namespace of the function's EMF metrics (`RealtimeProcessing/<stack>`).
+pub fn metrics_namespace() -> String {
+    format!("RealtimeProcessing/{}", stack())
+}
+
 /// The environment variables the stack gives the function (name → value expression).
 pub fn processor_environment() -> IndexMap<&'static str, Value> {
     IndexMap::from([
@@ -89,10 +95,7 @@ pub fn processor_environment() -> IndexMap<&'static str, Value> {
         ("WINDOW_SECONDS", to_json(&var("windowSeconds"))),
         ("METRICS_TTL_DAYS", to_json(&var("metricsTtlDays"))),
         ("ID_FIELDS", join(",", json!(var("idFields")))),
-        (
-            "METRICS_NAMESPACE",
-            json!(format!("RealtimeProcessing/{}", stack())),
-        ),
+        ("METRICS_NAMESPACE", json!(metrics_namespace())),
         ("RUST_LOG", json!("info")),
     ])
 }
@@ -586,7 +589,7 @@ fn processor() -> Result<Group, Error> {
 struct Alarm {
     name: String,
     alarm_description: &'static str,
-    namespace: &'static str,
+    namespace: String,
     metric_name: &'static str,
     dimensions: IndexMap<&'static str, String>,
     statistic: &'static str,
@@ -605,13 +608,16 @@ struct AlarmSpec {
     resource: &'static str,
     suffix: &'static str,
     description: &'static str,
-    namespace: &'static str,
+    namespace: String,
     metric: &'static str,
-    dimension: (&'static str, String),
+    /// `None` for the function's EMF metrics (published without dimensions).
+    dimension: Option<(&'static str, String)>,
     statistic: &'static str,
     periods: i64,
     threshold: Input<f64>,
     comparison: &'static str,
+    /// What a minute without data means for this metric (see ARCHITECTURE.md, Alarms).
+    missing: &'static str,
 }
 
 fn alarms() -> Result<Group, Error> {
@@ -621,37 +627,59 @@ fn alarms() -> Result<Group, Error> {
             resource: ALARM_ERRORS,
             suffix: "errors",
             description: "Processor errors above the threshold in a minute",
-            namespace: "AWS/Lambda",
+            namespace: "AWS/Lambda".into(),
             metric: "Errors",
-            dimension: function.clone(),
+            dimension: Some(function.clone()),
             statistic: "Sum",
             periods: 1,
             threshold: cfg("errorAlarmThreshold"),
             comparison: "GreaterThanThreshold",
+            // No invocations, no errors.
+            missing: "notBreaching",
         },
         AlarmSpec {
             resource: ALARM_THROTTLES,
             suffix: "throttles",
             description: "Processor invocations throttled",
-            namespace: "AWS/Lambda",
+            namespace: "AWS/Lambda".into(),
             metric: "Throttles",
-            dimension: function.clone(),
+            dimension: Some(function.clone()),
             statistic: "Sum",
             periods: 1,
             threshold: Input::Lit(1.0),
             comparison: "GreaterThanOrEqualToThreshold",
+            // No invocations attempted, none throttled.
+            missing: "notBreaching",
         },
         AlarmSpec {
             resource: ALARM_ITERATOR_AGE,
             suffix: "iterator-age",
             description: "Processing lags the stream (IteratorAge) for 3 minutes",
-            namespace: "AWS/Lambda",
+            namespace: "AWS/Lambda".into(),
             metric: "IteratorAge",
-            dimension: function,
+            dimension: Some(function),
             statistic: "Maximum",
             periods: 3,
             threshold: cfg("iteratorAgeAlarmMs"),
             comparison: "GreaterThanThreshold",
+            // An idle stream reports nothing; a lagging or stuck shard keeps reporting
+            // IteratorAge while Lambda retries it.
+            missing: "notBreaching",
+        },
+        AlarmSpec {
+            resource: ALARM_REJECTED,
+            suffix: "rejected-records",
+            description: "Records quarantined under rejected/ above the threshold in a minute \
+                          (producers sending data the pipeline cannot count)",
+            namespace: metrics_namespace(),
+            metric: "RecordsRejected",
+            dimension: None,
+            statistic: "Sum",
+            periods: 1,
+            threshold: cfg("rejectedRecordsAlarmThreshold"),
+            comparison: "GreaterThanThreshold",
+            // The function publishes the metric once per batch: no batch, no rejections.
+            missing: "notBreaching",
         },
     ];
     specs
@@ -666,16 +694,14 @@ fn alarms() -> Result<Group, Error> {
                 alarm_description: s.description,
                 namespace: s.namespace,
                 metric_name: s.metric,
-                dimensions: IndexMap::from([s.dimension]),
+                dimensions: s.dimension.into_iter().collect(),
                 statistic: s.statistic,
                 period: 60,
                 evaluation_periods: s.periods,
                 datapoints_to_alarm: s.periods,
                 threshold: s.threshold,
                 comparison_operator: s.comparison,
-                // No data means no invocations (nothing arrived): that is healthy, not a
-                // breach. A stalled shard still reports IteratorAge while retrying.
-                treat_missing_data: "notBreaching",
+                treat_missing_data: s.missing,
                 alarm_actions: vec![out(TOPIC, "arn")],
                 ok_actions: vec![out(TOPIC, "arn")],
             };
