@@ -4,12 +4,14 @@
 //! * [`expr`] is the one place `${…}` interpolations and `fn::` built-ins are written.
 //! * [`settings`] is the typed per-stack configuration (dev/prod); invalid values do not parse.
 //! * [`iam`] holds typed IAM policy documents.
+//! * [`names`] checks every name a stack derives against its service's rules.
 //! * [`stack`] builds this stack's resources, one function per resource group.
 //! * [`render`] turns the program into the committed `Pulumi.yaml` text.
 
 pub mod error;
 pub mod expr;
 pub mod iam;
+pub mod names;
 pub mod program;
 pub mod render;
 pub mod schema;

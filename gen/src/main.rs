@@ -34,6 +34,7 @@ fn main() -> anyhow::Result<()> {
     let mut findings = r#gen::schema::validate(&program, &schema, None);
     for stack in r#gen::STACKS {
         let file = r#gen::Settings::load_stack_file(&dir.join(format!("Pulumi.{stack}.yaml")))?;
+        r#gen::names::check_stack(stack, &file.region)?;
         let config = serde_json::to_value(&file.settings)?;
         findings.extend(r#gen::schema::validate(&program, &schema, Some(&config)));
     }

@@ -114,6 +114,12 @@ impl LocalStack {
     /// Installs and starts the emulator, packages the function, creates every resource of
     /// the stack program with `Pulumi.<stack>.yaml`'s settings, starts the mapping.
     pub async fn up(o: &UpOptions) -> Result<Self, Error> {
+        // Before anything is created (even the state folder): a valid stack file, and every
+        // name this stack derives valid for its region.
+        let file =
+            r#gen::Settings::load_stack_file(&o.root.join(format!("Pulumi.{}.yaml", o.stack)))?;
+        r#gen::names::check_stack(&o.stack, &file.region)?;
+        let program = r#gen::stack::program()?;
         let state_dir = o
             .state_dir
             .clone()
@@ -122,9 +128,6 @@ impl LocalStack {
             std::fs::remove_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
         }
         std::fs::create_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
-        let file =
-            r#gen::Settings::load_stack_file(&o.root.join(format!("Pulumi.{}.yaml", o.stack)))?;
-        let program = r#gen::stack::program()?;
 
         let p = spinner(
             o.progress && !emulator::installed(&o.root),
