@@ -242,6 +242,19 @@ pub async fn recover<A: ArchiveReader, M: MetricsStore>(
         if targets.is_empty() {
             return Ok(report);
         }
+        // A page whose arrival hours do not account for all of its records (written before
+        // they were tracked) cannot be rebuilt from them without losing counts.
+        if let Some(t) = targets
+            .iter()
+            .find(|t| t.page.arrivals.values().sum::<u64>() < t.page.count)
+        {
+            return Err(Error::Event(format!(
+                "page {} {} does not list the archive hours of all its records; \
+                 it cannot be rebuilt from the archive",
+                t.page.entity,
+                t.page.sort_key()
+            )));
+        }
         let found = scan(archive, cfg, &targets, &hours, &mut report).await?;
         let mut changed: BTreeSet<WindowKey> = BTreeSet::new();
         for (i, t) in targets.iter().enumerate() {

@@ -1,9 +1,10 @@
-//! The archive bucket read back (recovery rebuilds pages from it): list and get, over S3.
+//! A bucket read back over S3: the archive (recovery rebuilds pages from it) and the
+//! failed-batches bucket (redrive lists it).
 
 use function::Error as FnError;
 use function::recover::ArchiveReader;
 
-/// The archive bucket on S3 (or the emulator).
+/// A bucket on S3 (or the emulator), read with list and get.
 #[derive(Debug, Clone)]
 pub struct S3Reader {
     pub client: aws_sdk_s3::Client,

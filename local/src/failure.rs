@@ -104,28 +104,17 @@ pub async fn put(
 
 /// Keys of every kept batch, oldest first.
 pub async fn list(c: &Clients, bucket: &str) -> Result<Vec<String>, Error> {
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let page =
-            c.s3.list_objects_v2()
-                .bucket(bucket)
-                .prefix(PREFIX)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(Error::aws("s3:ListObjectsV2"))?;
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned)),
-        );
-        token = page.next_continuation_token().map(str::to_owned);
-        if token.is_none() {
-            keys.sort_by(|a, b| timestamp_of(a).cmp(timestamp_of(b)).then(a.cmp(b)));
-            return Ok(keys);
-        }
-    }
+    use function::recover::ArchiveReader;
+    let reader = crate::archive::S3Reader {
+        client: c.s3.clone(),
+        bucket: bucket.to_owned(),
+    };
+    let mut keys = reader.keys(PREFIX).await.map_err(|e| Error::Aws {
+        call: "s3:ListObjectsV2",
+        source: Box::new(e),
+    })?;
+    keys.sort_by(|a, b| timestamp_of(a).cmp(timestamp_of(b)).then(a.cmp(b)));
+    Ok(keys)
 }
 
 /// The `YYYY-MM-DDTHH.MM.SS` part of a key (keys of different shards sort by it).

@@ -150,15 +150,19 @@ fn format_window(secs: i64) -> String {
         .to_string()
 }
 
+/// Every aggregate in the table (pages merged), by (entity, window).
+pub(crate) async fn aggregates(s: &LocalStack) -> BTreeMap<(String, String), status::Aggregate> {
+    status::scan(&s.clients, s.deployed.output("MetricsTableName"))
+        .await
+        .expect("scan")
+        .into_iter()
+        .map(|a| ((a.entity.clone(), a.window.clone()), a))
+        .collect()
+}
+
 /// Asserts the table equals the oracle: counts, min, max exactly; sums to 1e-6.
 pub(crate) async fn assert_table(s: &LocalStack, samples: &[Sample]) {
-    let items = status::scan(&s.clients, s.deployed.output("MetricsTableName"))
-        .await
-        .expect("scan");
-    let got: BTreeMap<(String, String), &status::Aggregate> = items
-        .iter()
-        .map(|a| ((a.entity.clone(), a.window.clone()), a))
-        .collect();
+    let got = aggregates(s).await;
     let want = oracle(samples);
     assert_eq!(
         got.keys().collect::<Vec<_>>(),

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use local::producer::Sample;
-use local::status;
 use serde_json::{Map, Value, json};
 
 use crate::e2e::{now_ms, send, up, wait_done};
@@ -108,13 +107,7 @@ async fn wide_records_thousands_of_keys_and_odd_ids_count_exactly() {
         (0, 0, 0),
         "{c:?}"
     );
-    let items = status::scan(&s.clients, s.deployed.output("MetricsTableName"))
-        .await
-        .expect("scan");
-    let got: BTreeMap<(String, String), &status::Aggregate> = items
-        .iter()
-        .map(|a| ((a.entity.clone(), a.window.clone()), a))
-        .collect();
+    let got = crate::e2e::aggregates(&s).await;
     let all: Vec<Sample> = hot.into_iter().chain(rest).collect();
     let want = oracle(&all);
     assert_eq!(

@@ -213,3 +213,29 @@ fn a_refused_item_is_quarantined_with_the_services_message_and_the_batch_goes_on
         );
     }
 }
+
+/// Recovery refuses a page whose arrival hours do not account for its records, instead of
+/// rebuilding it from too little of the archive.
+#[test]
+fn recovery_refuses_a_page_without_its_arrival_hours() {
+    use function::recover;
+    let (p, archive, table) = crate::support::processor();
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    block_on(p.process(&ev)).expect("processed");
+    // Strip the arrival hours of every page, as a page written before they existed.
+    for mut page in table.pages().expect("pages") {
+        let w = Write {
+            expected: Some(page.version),
+            records: vec![],
+            page: {
+                page.arrivals.clear();
+                page.version += 1;
+                page
+            },
+        };
+        assert_eq!(block_on(table.put(&w)).expect("put"), Outcome::Applied);
+    }
+    let err =
+        block_on(recover::recover_event(&*archive, &*table, &p.config, &ev)).expect_err("refused");
+    assert!(err.to_string().contains("archive hours"), "{err}");
+}
