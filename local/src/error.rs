@@ -39,6 +39,13 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The caller may not write to the stream (deterministic: not retried).
+    #[error(
+        "not allowed to put records on {stream}: {detail}. A producer needs kinesis:PutRecord \
+         and kinesis:PutRecords on the stream and, because the stream is KMS-encrypted, \
+         kms:GenerateDataKey on its key (alias/realtime-processing-<stack>)"
+    )]
+    Denied { stream: String, detail: String },
     /// A metrics item is not a page the function wrote.
     #[error("metrics item: {0}")]
     Item(String),

@@ -18,6 +18,19 @@ pub struct Sample {
     pub data: Vec<u8>,
 }
 
+/// An access-denied answer to a put, explained (`None` for other errors).
+fn denied(stream: &str, code: &str, message: &str) -> Option<Error> {
+    let is_denied = code.contains("AccessDenied")
+        || matches!(
+            code,
+            "KMSDisabledException" | "KMSNotFoundException" | "KMSInvalidStateException"
+        );
+    is_denied.then(|| Error::Denied {
+        stream: stream.to_owned(),
+        detail: format!("{code}: {message}"),
+    })
+}
+
 /// `n` sample records: 70 % sensor readings, 30 % clickstream events, event times spread
 /// over the last `spread_secs` before `now_ms`. Deterministic for a seed.
 pub fn samples(n: usize, seed: u64, now_ms: i64, spread_secs: i64) -> Vec<Sample> {
@@ -111,7 +124,30 @@ pub async fn send(
                 .set_records(Some(pending.clone()))
                 .send()
                 .await
-                .map_err(Error::aws("kinesis:PutRecords"))?;
+                .map_err(|e| {
+                    use aws_sdk_kinesis::error::ProvideErrorMetadata;
+                    let code = e
+                        .as_service_error()
+                        .and_then(|s| s.code())
+                        .unwrap_or_default();
+                    let message = e
+                        .as_service_error()
+                        .and_then(|s| s.message())
+                        .unwrap_or_default()
+                        .to_owned();
+                    denied(stream, code, &message)
+                        .unwrap_or_else(|| Error::aws("kinesis:PutRecords")(e))
+                })?;
+            // A per-record denial (the stream's KMS key) will not pass on a retry.
+            if let Some(e) = out.records().iter().find_map(|r| {
+                denied(
+                    stream,
+                    r.error_code().unwrap_or_default(),
+                    r.error_message().unwrap_or_default(),
+                )
+            }) {
+                return Err(e);
+            }
             let failed: Vec<PutRecordsRequestEntry> = out
                 .records()
                 .iter()
@@ -141,4 +177,25 @@ pub async fn send(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_is_explained_in_terms_of_producer_permissions() {
+        for code in [
+            "AccessDeniedException",
+            "KMSAccessDeniedException",
+            "KMSDisabledException",
+        ] {
+            let e = denied("s", code, "User is not authorized").expect("explained");
+            let text = e.to_string();
+            assert!(text.contains("kinesis:PutRecords") && text.contains("kms:GenerateDataKey"));
+            assert!(text.contains(code) && text.contains("User is not authorized"));
+        }
+        assert!(denied("s", "ProvisionedThroughputExceededException", "slow down").is_none());
+        assert!(denied("s", "", "").is_none());
+    }
 }
