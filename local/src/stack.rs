@@ -58,8 +58,14 @@ pub fn state_dir(root: &Path, stack: &str) -> PathBuf {
     root.join(".local/state").join(stack)
 }
 
+/// A spinner for a long step on a terminal; without one, the step as one plain line (so a
+/// CI log or a pipe still says what is happening).
 fn spinner(show: bool, msg: &str) -> ProgressBar {
     if !show {
+        return ProgressBar::hidden();
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("{msg} …");
         return ProgressBar::hidden();
     }
     let p = ProgressBar::new_spinner();
