@@ -3,6 +3,7 @@
 //! * [`program`] mirrors the Pulumi YAML document (config, variables, resources, outputs).
 //! * [`expr`] is the one place `${…}` interpolations and `fn::` built-ins are written.
 //! * [`settings`] is the typed per-stack configuration (dev/prod); invalid values do not parse.
+//! * [`stack_file`] reads `Pulumi.<stack>.yaml` as the Pulumi CLI writes it.
 //! * [`iam`] holds typed IAM policy documents.
 //! * [`names`] checks every name a stack derives against its service's rules.
 //! * [`stack`] builds this stack's resources, one function per resource group.
@@ -17,10 +18,12 @@ pub mod render;
 pub mod schema;
 pub mod settings;
 pub mod stack;
+pub mod stack_file;
 
 pub use error::Error;
 pub use program::Program;
 pub use settings::Settings;
+pub use stack_file::StackFile;
 
 /// The Pulumi project name; stack-file keys are `<PROJECT>:<key>`.
 pub const PROJECT: &str = "realtime-processing";

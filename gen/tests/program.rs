@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use r#gen::schema::{Schema, validate};
-use r#gen::settings::{Settings, StackFile};
+use r#gen::settings::Settings;
 use r#gen::stack::{actions, names, program};
+use r#gen::stack_file::StackFile;
 use r#gen::{Program, render};
 use serde_json::{Value, json};
 
