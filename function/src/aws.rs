@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use crate::archive::ArchiveStore;
 use crate::error::BoxError;
 use crate::handler::Processor;
-use crate::store::{Av, Item, MetricsStore, Outcome, Page, Write, attr, condition};
+use crate::store::{Av, Item, MetricsStore, Outcome, Page, Write, attr, condition, last_sort_key};
 use crate::{Config, Error};
 
 /// The IAM actions these adapters call, per service (the stack's role must allow exactly
@@ -156,8 +156,23 @@ impl MetricsStore for DynamoMetrics {
     }
 
     async fn load(&self, entity: &str, window: &str) -> Result<Vec<Page>, Error> {
+        let mut pages = self.pages_between(entity, window, window).await?;
+        pages.sort_by_key(|p| p.index);
+        Ok(pages)
+    }
+}
+
+impl DynamoMetrics {
+    /// Every page of `entity`'s windows from `from` through `to` (window labels, inclusive),
+    /// in sort-key order; strongly consistent.
+    pub async fn pages_between(
+        &self,
+        entity: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Page>, Error> {
         let failed = |source: BoxError| Error::Metrics {
-            item: format!("{entity} {window}"),
+            item: format!("{entity} {from}..={to}"),
             source,
         };
         let mut pages = Vec::new();
@@ -172,8 +187,8 @@ impl MetricsStore for DynamoMetrics {
                 .expression_attribute_names("#pk", attr::PARTITION_KEY)
                 .expression_attribute_names("#sk", attr::SORT_KEY)
                 .expression_attribute_values(":pk", AttributeValue::S(entity.to_owned()))
-                .expression_attribute_values(":from", AttributeValue::S(window.to_owned()))
-                .expression_attribute_values(":to", AttributeValue::S(format!("{window}$")))
+                .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+                .expression_attribute_values(":to", AttributeValue::S(last_sort_key(to)))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -183,11 +198,9 @@ impl MetricsStore for DynamoMetrics {
             }
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
-                break;
+                return Ok(pages);
             }
         }
-        pages.sort_by_key(|p| p.index);
-        Ok(pages)
     }
 }
 

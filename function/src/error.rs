@@ -31,6 +31,9 @@ pub enum Error {
     /// The table refused a write as invalid (`ValidationException`): retrying cannot help.
     #[error("metrics table refused {item}: {message}")]
     MetricsRejected { item: String, message: String },
+    /// Recovery from the archive cannot be done safely (a page it must not rebuild).
+    #[error("recovery: {0}")]
+    Recovery(String),
     /// An item kept changing under the function (more conflicts than attempts).
     #[error("metrics item {item} still contended after {attempts} attempts")]
     Contended { item: String, attempts: u32 },
@@ -49,7 +52,10 @@ impl Error {
     /// The error's kind.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config(_) | Error::Event(_) | Error::MetricsRejected { .. } => ErrorKind::Fatal,
+            Error::Config(_)
+            | Error::Event(_)
+            | Error::MetricsRejected { .. }
+            | Error::Recovery(_) => ErrorKind::Fatal,
             Error::Archive { .. } | Error::Metrics { .. } | Error::Contended { .. } => {
                 ErrorKind::Retryable
             }

@@ -260,7 +260,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             // In page order, stopping at the first conflict: a page's new marks may only
             // be written once every page before it is known full, so a domain's mark never
             // lands in two pages (a writer that assumed page 0 absent must not spill to 1).
-            let (mut contended, mut reload, mut error) = (false, false, None);
+            let (mut contended, mut reload) = (false, false);
             for w in plan.writes {
                 let index = w.page.index;
                 match self.metrics.put(&w).await {
@@ -286,26 +286,14 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                         }
                     }
                     Err(e) => {
-                        error = Some(e);
-                        break;
+                        self.remember(key, view);
+                        return Err(e);
                     }
                 }
             }
-            if let Some(e) = error {
-                self.remember(key, view);
-                return Err(e);
-            }
             if reload {
                 let label = store::window_label(key.window_start_ms);
-                let pages = self.metrics.load(&key.entity, &label).await?;
-                view = View {
-                    pages: pages
-                        .into_iter()
-                        .enumerate()
-                        .take_while(|(i, p)| p.index as usize == *i)
-                        .map(|(_, p)| p)
-                        .collect(),
-                };
+                view = View::loaded(self.metrics.load(&key.entity, &label).await?);
             }
             if contended {
                 let delay = self.backoff.delay(attempt);

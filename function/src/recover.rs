@@ -156,15 +156,7 @@ fn rebuild(current: &Page, records: &[Archived], rules: &Rules) -> Page {
         page.add(&obs);
         page.arrived(a.arrival_ms);
         let (shard, key) = a.line.domain();
-        let mark = page
-            .marks
-            .entry(shard.to_owned())
-            .or_default()
-            .entry(key.to_owned())
-            .or_insert_with(|| a.pos.clone());
-        if *mark < a.pos {
-            *mark = a.pos.clone();
-        }
+        page.advance_mark(shard, key, &a.pos);
     }
     page
 }
@@ -248,7 +240,7 @@ pub async fn recover<A: ArchiveReader, M: MetricsStore>(
             .iter()
             .find(|t| t.page.arrivals.values().sum::<u64>() < t.page.count)
         {
-            return Err(Error::Event(format!(
+            return Err(Error::Recovery(format!(
                 "page {} {} does not list the archive hours of all its records; \
                  it cannot be rebuilt from the archive",
                 t.page.entity,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use function::store::{Page, Totals, attr, totals};
+use function::store::{Page, Totals, totals};
 
 use crate::clients::Clients;
 use crate::deploy::Deployed;
@@ -68,30 +68,18 @@ pub async fn query(
     from: &str,
     to: &str,
 ) -> Result<Vec<Aggregate>, Error> {
-    let mut pages = Vec::new();
-    let mut start = None;
-    loop {
-        let out = c
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :e AND #ts BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", attr::PARTITION_KEY)
-            .expression_attribute_names("#ts", attr::SORT_KEY)
-            .expression_attribute_values(":e", AttributeValue::S(entity.into()))
-            .expression_attribute_values(":from", AttributeValue::S(from.into()))
-            // Pages after the first sort as `<window>#<n>`: '$' sorts after '#'.
-            .expression_attribute_values(":to", AttributeValue::S(format!("{to}$")))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(Error::aws("dynamodb:Query"))?;
-        pages.extend(pages_of(out.items())?);
-        start = out.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(aggregates(&pages));
-        }
-    }
+    let metrics = function::aws::DynamoMetrics {
+        client: c.dynamodb.clone(),
+        table: table.to_owned(),
+    };
+    let pages = metrics
+        .pages_between(entity, from, to)
+        .await
+        .map_err(|e| Error::Aws {
+            call: "dynamodb:Query",
+            source: Box::new(e),
+        })?;
+    Ok(aggregates(&pages))
 }
 
 /// One line per aggregate: entity, window, count, then each metric's avg/min/max and events.

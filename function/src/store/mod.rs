@@ -16,7 +16,7 @@ use std::future::Future;
 
 pub use item::{Av, Item};
 pub use memory::MemoryTable;
-pub use page::{Dec, Page, Stat, attr, iso_millis, sort_key, window_label};
+pub use page::{Dec, Page, Stat, attr, iso_millis, last_sort_key, sort_key, window_label};
 pub use plan::{Marked, PageSettings, Plan, View, Write, plan};
 pub use totals::{Totals, totals};
 

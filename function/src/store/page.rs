@@ -159,6 +159,12 @@ pub fn sort_key(window_label: &str, index: u32) -> String {
     }
 }
 
+/// The upper bound of a sort-key range that ends with window `window_label`, all its pages
+/// included: pages after the first sort as `<window>#<n>`, and `$` sorts after `#`.
+pub fn last_sort_key(window_label: &str) -> String {
+    format!("{window_label}$")
+}
+
 /// One page of an (entity, window) aggregate.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Page {
@@ -208,6 +214,19 @@ impl Page {
     /// The last counted position of a domain, if this page holds its mark.
     pub fn mark(&self, shard: &str, key: &str) -> Option<&Position> {
         self.marks.get(shard)?.get(key)
+    }
+
+    /// Moves a domain's mark up to `pos` (creating it there); never moves it back.
+    pub fn advance_mark(&mut self, shard: &str, key: &str, pos: &Position) {
+        let mark = self
+            .marks
+            .entry(shard.to_owned())
+            .or_default()
+            .entry(key.to_owned())
+            .or_insert_with(|| pos.clone());
+        if *mark < *pos {
+            *mark = pos.clone();
+        }
     }
 
     /// Bytes the marks map may take in the item (DynamoDB accounting, positions at their

@@ -8,7 +8,7 @@
 //! gets one in the tail page (the first page not `full`); a tail whose marks reach
 //! the marks budget ([`MARKS_BUDGET_BYTES`]) is set `full` and the next page becomes the tail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[cfg(doc)]
 use super::page::MARKS_BUDGET_BYTES;
@@ -37,6 +37,18 @@ pub struct View {
 }
 
 impl View {
+    /// The view of every page read back (in page order): the contiguous run from page 0;
+    /// a page after a gap (its predecessor expired) is not relied on.
+    pub fn loaded(pages: Vec<Page>) -> View {
+        let pages = pages
+            .into_iter()
+            .enumerate()
+            .take_while(|(i, p)| p.index as usize == *i)
+            .map(|(_, p)| p)
+            .collect();
+        View { pages }
+    }
+
     /// Records what a write or a failed condition showed of page `index` (`None`: absent).
     pub fn learn(&mut self, index: u32, page: Option<Page>) {
         let i = index as usize;
@@ -93,8 +105,10 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
                 None => (Page::new(&key.entity, &label, i), None, Vec::new()),
             });
     };
-    // Domains without a mark, in first-seen order, with their records.
+    // Domains without a mark, in first-seen order, with their records (indexed: a batch
+    // can bring thousands of new keys to one item).
     let mut fresh: Vec<((&str, &str), Vec<usize>)> = Vec::new();
+    let mut fresh_at: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, m) in records.iter().enumerate() {
         let home = view
             .pages
@@ -108,9 +122,12 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
                     t.2.push(i);
                 }
             }
-            None => match fresh.iter_mut().find(|(d, _)| *d == (m.shard, m.key)) {
-                Some((_, recs)) => recs.push(i),
-                None => fresh.push(((m.shard, m.key), vec![i])),
+            None => match fresh_at.get(&(m.shard, m.key)) {
+                Some(&at) => fresh[at].1.push(i),
+                None => {
+                    fresh_at.insert((m.shard, m.key), fresh.len());
+                    fresh.push(((m.shard, m.key), vec![i]));
+                }
             },
         }
     }
@@ -159,15 +176,7 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
             let m = records[i];
             page.add(&m.obs);
             page.arrived(m.arrival_ms);
-            let mark = page
-                .marks
-                .entry(m.shard.to_owned())
-                .or_default()
-                .entry(m.key.to_owned())
-                .or_insert_with(|| m.pos.clone());
-            if *mark < m.pos {
-                *mark = m.pos.clone();
-            }
+            page.advance_mark(m.shard, m.key, &m.pos);
         }
         page.version = expected.map_or(1, |v| v + 1);
         page.window_seconds = s.window_secs;

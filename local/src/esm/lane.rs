@@ -271,7 +271,7 @@ impl Lane {
         let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
             return;
         };
-        let iso = |ms: i64| function::store::iso_millis(ms);
+        let iso = function::store::iso_millis;
         let payload = serde_json::from_slice(&self.event(recs));
         let record = payload.map(|payload| FailureRecord {
             request_context: RequestContext {
