@@ -29,8 +29,14 @@ pub use stack_file::StackFile;
 pub const PROJECT: &str = "realtime-processing";
 /// The pulumi-aws provider version every resource and invoke is pinned to.
 pub const AWS_PROVIDER_VERSION: &str = "7.51.1";
-/// Path (relative to the repo root) of the zip the function's packaging command writes.
-pub const FUNCTION_ARCHIVE: &str = "target/lambda/bootstrap.zip";
+/// Path (relative to the repo root) of the zip `cargo xtask package --arch <arch>` writes: one
+/// per architecture, so the program can only deploy the zip built for `lambdaArchitecture`.
+pub fn function_archive(arch: settings::Architecture) -> String {
+    format!("{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip", arch.as_str())
+}
+
+/// Where the per-architecture zips live (relative to the repo root).
+pub const FUNCTION_ARCHIVE_DIR: &str = "target/lambda";
 
 /// `Pulumi.yaml` at the workspace root (this crate lives in `<root>/gen`).
 pub fn default_output() -> std::path::PathBuf {

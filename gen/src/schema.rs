@@ -388,10 +388,12 @@ impl Validator<'_> {
                         Some(Ty::Str)
                     }
                     "fn::fileArchive" => {
+                        // A path, which pulumi-yaml lets interpolate (pulumi-yaml#342).
                         if !arg.is_string() {
                             self.findings
                                 .push(format!("{path}: fn::fileArchive takes a path"));
                         }
+                        self.refs_within(path, arg);
                         Some(Ty::Archive)
                     }
                     "fn::invoke" => self.invoke(path, arg),

@@ -166,6 +166,46 @@ pub enum Architecture {
     Arm64,
 }
 
+impl Architecture {
+    /// Both, in the order `cargo xtask ci` packages them.
+    pub const ALL: [Self; 2] = [Self::X86_64, Self::Arm64];
+
+    /// Lambda's (and the config's) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+
+    /// The Rust target triple the zip is built for (Amazon Linux 2023 is glibc-based).
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64-unknown-linux-gnu",
+            Self::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// The architecture of the machine running this code, if Lambda has it.
+    pub fn host() -> Option<Self> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Self::X86_64),
+            "aarch64" => Some(Self::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown architecture {s:?} (x86_64 or arm64)"))
+    }
+}
+
 /// S3's rule for which objects lifecycle transitions apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TransitionMinimumSize {

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::clients::Clients;
 use crate::error::Error;
 use r#gen::Program;
-use r#gen::settings::Settings;
+use r#gen::settings::{Architecture, Settings};
 
 /// The account id the emulator reports.
 pub const LOCAL_ACCOUNT: &str = "000000000000";
@@ -33,6 +33,8 @@ pub struct FunctionSpec {
     pub timeout_secs: u64,
     pub env: BTreeMap<String, String>,
     pub archive: PathBuf,
+    /// The instruction set the zip is built for; another than the host's runs under qemu.
+    pub architecture: Architecture,
 }
 
 /// The event source mapping's settings, from the program.
@@ -311,6 +313,7 @@ fn function_spec(
         memory_size: i64,
         timeout: u64,
         code: PathBuf,
+        architectures: Vec<Architecture>,
         #[serde(default)]
         environment: Option<Env>,
     }
@@ -329,6 +332,15 @@ fn function_spec(
             .map(|e| e.variables.iter().map(|(k, v)| (k.clone(), s(v))).collect())
             .unwrap_or_default(),
         archive: f.code,
+        architecture: match f.architectures.as_slice() {
+            [one] => *one,
+            other => {
+                return Err(Error::Deploy {
+                    resource: name.to_owned(),
+                    reason: format!("architectures must name one, not {other:?}"),
+                });
+            }
+        },
     })
 }
 
@@ -662,10 +674,26 @@ async fn create(
         "aws:lambda:Function" => create_function(c, p).await?,
         // The mapping is run by this crate with Lambda's semantics (see `esm`), not by the
         // emulator, whose mapping lacks them; creating it there would process twice.
-        "aws:lambda:EventSourceMapping" => outputs(&[("id", format!("local-{name}"))]),
+        "aws:lambda:EventSourceMapping" => outputs(&[
+            ("id", format!("local-{name}")),
+            ("uuid", format!("local-{name}")),
+        ]),
         "aws:cloudwatch:MetricAlarm" => {
             put_alarm(c, p).await?;
-            outputs(&[("id", str_of("name")), ("name", str_of("name"))])
+            let n = str_of("name");
+            let arn = format!("arn:aws:cloudwatch:{region}:{LOCAL_ACCOUNT}:alarm:{n}");
+            outputs(&[("id", n.clone()), ("name", n), ("arn", arn)])
+        }
+        "aws:cloudwatch:Dashboard" => {
+            let n = str_of("dashboardName");
+            c.cloudwatch
+                .put_dashboard()
+                .dashboard_name(&n)
+                .dashboard_body(str_of("dashboardBody"))
+                .send()
+                .await
+                .map_err(Error::aws("cloudwatch:PutDashboard"))?;
+            outputs(&[("id", n.clone()), ("dashboardName", n)])
         }
         other => {
             return Err(Error::Deploy {

@@ -59,9 +59,38 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// No local stack is running for this stack name.
-    #[error("no local stack state at {0}; start one with `cargo run -p local -- up`")]
-    NotRunning(PathBuf),
+    /// No `Pulumi.<stack>.yaml` for this name.
+    #[error("there is no stack '{stack}' (no Pulumi.{stack}.yaml); stacks: {known}")]
+    UnknownStack { stack: String, known: String },
+    /// A command-line value is out of bounds or malformed.
+    #[error("{0}")]
+    Usage(String),
+    /// No local stack has been started under this name.
+    #[error(
+        "the local stack '{stack}' is not running; start it with \
+         `cargo run -p local -- --stack {stack} up`"
+    )]
+    NotRunning { stack: String },
+    /// The stack ran but its `up` (or emulator) has stopped.
+    #[error(
+        "the local stack '{stack}' has stopped (its `up`, pid {pid}, served {endpoint}); \
+         start it again with `cargo run -p local -- --stack {stack} up`"
+    )]
+    Stopped {
+        stack: String,
+        pid: u32,
+        endpoint: String,
+    },
+    /// Another `up` serves this stack.
+    #[error(
+        "the local stack '{stack}' is already running (pid {pid}, {endpoint}); use it, or \
+         stop it (Ctrl-C in its terminal, or `kill {pid}`) before starting it again"
+    )]
+    AlreadyRunning {
+        stack: String,
+        pid: u32,
+        endpoint: String,
+    },
 }
 
 impl Error {

@@ -10,7 +10,8 @@
 //! * [`archive`]: the archive bucket read back for recovery.
 //! * [`failure`]: given-up batches kept in S3 (Lambda's on-failure record layout).
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
-//! * [`stack`]: `up` — all of the above, plus the state file other commands read.
+//! * [`stack`]: `up` — all of the above.
+//! * [`state`]: the state file other commands read; one running `up` per stack name.
 
 pub mod archive;
 pub mod bench;
@@ -24,6 +25,7 @@ pub mod failure;
 pub mod producer;
 pub mod runtime;
 pub mod stack;
+pub mod state;
 pub mod status;
 
 pub use error::Error;

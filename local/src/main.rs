@@ -1,9 +1,9 @@
-//! `cargo run -p local -- [up|send|status|watch|query|redrive]`: the local stack's CLI.
+//! `cargo run -p local -- [up|send|status|watch|query|rejected|logs|redrive|bench]`.
 
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     // Warnings and errors of the mapping and deploy go to stderr (RUST_LOG to change).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -12,6 +12,21 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    local::cli::run(local::cli::Cli::parse()).await?;
-    Ok(())
+    match local::cli::run(local::cli::Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The error, then each cause not already in its text.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                let part = s.to_string();
+                if !text.contains(&part) {
+                    text = format!("{text}: {part}");
+                }
+                source = s.source();
+            }
+            eprintln!("error: {text}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::deploy::FunctionSpec;
 use crate::error::Error;
+use r#gen::settings::Architecture;
 
 /// How an invocation ended, when it did not return a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,39 @@ impl std::fmt::Display for InvokeError {
             InvokeError::NotInvoked(m) => write!(f, "not invoked: {m}"),
         }
     }
+}
+
+/// Where Debian's `libc6-arm64-cross` puts the aarch64 loader and glibc (qemu's `-L`).
+const AARCH64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
+
+/// The command that runs `bootstrap`: directly on its own architecture, else under
+/// qemu-user (how `cargo xtask ci` smoke-tests the arm64 build on an x86_64 machine).
+fn launcher(arch: Architecture, bootstrap: &Path) -> Result<Command, Error> {
+    if Architecture::host() == Some(arch) {
+        return Ok(Command::new(bootstrap));
+    }
+    let (qemu, sysroot) = match arch {
+        Architecture::Arm64 => ("/usr/bin/qemu-aarch64", AARCH64_SYSROOT),
+        Architecture::X86_64 => ("/usr/bin/qemu-x86_64", "/usr/x86_64-linux-gnu"),
+    };
+    if !Path::new(qemu).exists() || !Path::new(sysroot).exists() {
+        return Err(Error::Runtime(format!(
+            "the function is built for {} and this machine is {}: running it needs {qemu} and \
+             a glibc in {sysroot} (Debian: apt-get install qemu-user libc6-{}-cross), or \
+             `--arch {}`",
+            arch.as_str(),
+            std::env::consts::ARCH,
+            if arch == Architecture::Arm64 {
+                "arm64"
+            } else {
+                "amd64"
+            },
+            Architecture::host().map_or("x86_64", Architecture::as_str),
+        )));
+    }
+    let mut cmd = Command::new(qemu);
+    cmd.arg("-L").arg(sysroot).arg(bootstrap);
+    Ok(cmd)
 }
 
 struct Pending {
@@ -147,7 +181,8 @@ impl Environment {
             .append(true)
             .open(&self.log)
             .map_err(Error::io(&self.log))?;
-        let child = Command::new(&self.bootstrap)
+        let mut cmd = launcher(self.spec.architecture, &self.bootstrap)?;
+        let child = cmd
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(&self.spec.env)

@@ -13,13 +13,15 @@ use crate::deploy::{self, Deployed};
 use crate::emulator::{self, Emulator};
 use crate::error::Error;
 use crate::esm;
+use crate::state::{StateFile, state_dir};
+use r#gen::settings::Architecture;
 
 /// How `up` gets the function artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Package {
     /// Always run `cargo xtask package` (incremental: quick when nothing changed).
     Always,
-    /// Only when `target/lambda/bootstrap.zip` is missing (tests; CI packages first).
+    /// Only when `target/lambda/<arch>/bootstrap.zip` is missing (tests; CI packages first).
     IfMissing,
 }
 
@@ -33,6 +35,9 @@ pub struct UpOptions {
     pub progress: bool,
     /// Where state, logs and checkpoints go (default `<root>/.local/state/<stack>`).
     pub state_dir: Option<PathBuf>,
+    /// Run the function built for this architecture instead of the stack's
+    /// `lambdaArchitecture` (one not the host's runs under qemu-user).
+    pub architecture: Option<Architecture>,
 }
 
 /// A running local stack.
@@ -44,18 +49,6 @@ pub struct LocalStack {
     pub mapping: Option<esm::Running>,
     pub state_dir: PathBuf,
     pub bootstrap: PathBuf,
-}
-
-/// What the other sub-commands read to find a running stack.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StateFile {
-    pub endpoint: String,
-    pub deployed: Deployed,
-}
-
-/// `<root>/.local/state/<stack>`.
-pub fn state_dir(root: &Path, stack: &str) -> PathBuf {
-    root.join(".local/state").join(stack)
 }
 
 /// A spinner for a long step on a terminal; without one, the step as one plain line (so a
@@ -79,10 +72,10 @@ fn spinner(show: bool, msg: &str) -> ProgressBar {
 }
 
 /// Runs `cargo xtask package`.
-async fn package(root: &Path) -> Result<(), Error> {
+async fn package(root: &Path, arch: Architecture) -> Result<(), Error> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = tokio::process::Command::new(&cargo)
-        .args(["xtask", "package"])
+        .args(["xtask", "package", "--arch", arch.as_str()])
         .current_dir(root)
         .stdin(Stdio::null())
         .output()
@@ -96,6 +89,36 @@ async fn package(root: &Path) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// The stacks this checkout has a `Pulumi.<stack>.yaml` for.
+pub fn known_stacks(root: &Path) -> Vec<String> {
+    let mut stacks: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            Some(
+                name.strip_prefix("Pulumi.")?
+                    .strip_suffix(".yaml")?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    stacks.sort();
+    stacks
+}
+
+/// `Pulumi.<stack>.yaml`, or an error listing the stacks that exist.
+fn load_stack_file(root: &Path, stack: &str) -> Result<r#gen::StackFile, Error> {
+    let path = root.join(format!("Pulumi.{stack}.yaml"));
+    if !path.exists() {
+        return Err(Error::UnknownStack {
+            stack: stack.to_owned(),
+            known: known_stacks(root).join(", "),
+        });
+    }
+    Ok(r#gen::Settings::load_stack_file(&path)?)
 }
 
 /// Extracts `bootstrap` from the zip Pulumi would upload.
@@ -116,24 +139,44 @@ fn unpack(zip_path: &Path, dir: &Path) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
+/// What points an SDK or the AWS CLI at the emulator: endpoint, region (`AWS_REGION` for
+/// the SDKs and AWS CLI v2, `AWS_DEFAULT_REGION` for AWS CLI v1) and the local credentials.
+pub fn endpoint_env(endpoint: &str, region: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("AWS_ENDPOINT_URL".into(), endpoint.to_owned()),
+        ("AWS_REGION".into(), region.to_owned()),
+        ("AWS_DEFAULT_REGION".into(), region.to_owned()),
+        ("AWS_ACCESS_KEY_ID".into(), LOCAL_KEY.0.into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), LOCAL_KEY.1.into()),
+    ])
+}
+
+/// [`endpoint_env`] as `export` lines for a shell.
+pub fn exports(endpoint: &str, region: &str) -> String {
+    endpoint_env(endpoint, region)
+        .iter()
+        .map(|(k, v)| format!("export {k}={v}\n"))
+        .collect()
+}
+
 impl LocalStack {
     /// Installs and starts the emulator, packages the function, creates every resource of
     /// the stack program with `Pulumi.<stack>.yaml`'s settings, starts the mapping.
     pub async fn up(o: &UpOptions) -> Result<Self, Error> {
         // Before anything is created (even the state folder): a valid stack file, and every
         // name this stack derives valid for its region.
-        let file =
-            r#gen::Settings::load_stack_file(&o.root.join(format!("Pulumi.{}.yaml", o.stack)))?;
+        let mut file = load_stack_file(&o.root, &o.stack)?;
+        if let Some(arch) = o.architecture {
+            file.settings.lambda_architecture = arch;
+        }
+        let arch = file.settings.lambda_architecture;
         r#gen::names::check_stack(&o.stack, &file.region)?;
         let program = r#gen::stack::program()?;
         let state_dir = o
             .state_dir
             .clone()
             .unwrap_or_else(|| state_dir(&o.root, &o.stack));
-        if state_dir.exists() {
-            std::fs::remove_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
-        }
-        std::fs::create_dir_all(&state_dir).map_err(Error::io(&state_dir))?;
+        crate::state::claim(&state_dir, &o.stack)?;
 
         let p = spinner(
             o.progress && !emulator::installed(&o.root),
@@ -142,13 +185,16 @@ impl LocalStack {
         emulator::install(&o.root).await?;
         p.finish_and_clear();
 
-        let zip = o.root.join(r#gen::FUNCTION_ARCHIVE);
+        let zip = o.root.join(r#gen::function_archive(arch));
         if o.package == Package::Always || !zip.exists() {
             let p = spinner(
                 o.progress,
-                "building and packaging the function (cargo xtask package)",
+                &format!(
+                    "building and packaging the function (cargo xtask package --arch {})",
+                    arch.as_str()
+                ),
             );
-            package(&o.root).await?;
+            package(&o.root, arch).await?;
             p.finish_and_clear();
         }
 
@@ -175,26 +221,18 @@ impl LocalStack {
             bootstrap,
         };
         stack.start_mapping().await?;
-        let state = StateFile {
+        StateFile {
+            pid: std::process::id(),
             endpoint: stack.emulator.endpoint.clone(),
             deployed: stack.deployed.clone(),
-        };
-        let path = stack.state_dir.join("stack.json");
-        let text =
-            serde_json::to_string_pretty(&state).map_err(|e| Error::Runtime(e.to_string()))?;
-        std::fs::write(&path, text).map_err(Error::io(&path))?;
+        }
+        .save(&stack.state_dir)?;
         Ok(stack)
     }
 
     /// Environment the function gets on top of the program's: the emulator endpoint.
     pub fn runtime_env(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("AWS_ENDPOINT_URL".into(), self.emulator.endpoint.clone()),
-            ("AWS_REGION".into(), self.deployed.region.clone()),
-            ("AWS_DEFAULT_REGION".into(), self.deployed.region.clone()),
-            ("AWS_ACCESS_KEY_ID".into(), LOCAL_KEY.0.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), LOCAL_KEY.1.into()),
-        ])
+        endpoint_env(&self.emulator.endpoint, &self.deployed.region)
     }
 
     /// Starts (or restarts) the event source mapping; it resumes after its checkpoints.
@@ -245,24 +283,12 @@ impl LocalStack {
 
     /// Shell lines that point the AWS CLI at the emulator.
     pub fn exports(&self) -> String {
-        format!(
-            "export AWS_ENDPOINT_URL={}\nexport AWS_REGION={}\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\n",
-            self.emulator.endpoint, self.deployed.region, LOCAL_KEY.0, LOCAL_KEY.1
-        )
+        exports(&self.emulator.endpoint, &self.deployed.region)
     }
 
     /// Stops everything.
     pub async fn down(mut self) {
         self.stop_mapping().await;
         self.emulator.stop().await;
-    }
-}
-
-impl StateFile {
-    /// Reads the state a running `up` wrote.
-    pub fn load(root: &Path, stack: &str) -> Result<Self, Error> {
-        let path = state_dir(root, stack).join("stack.json");
-        let text = std::fs::read_to_string(&path).map_err(|_| Error::NotRunning(path.clone()))?;
-        serde_json::from_str(&text).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
     }
 }

@@ -82,27 +82,6 @@ pub async fn query(
     Ok(aggregates(&pages))
 }
 
-/// One line per aggregate: entity, window, count, then each metric's avg/min/max and events.
-pub fn render_items(items: &[Aggregate]) -> String {
-    let mut out = String::new();
-    for a in items {
-        let t = &a.totals;
-        let _ = write!(out, "{:<14} {} count={:<5}", a.entity, a.window, t.count);
-        for (m, s) in &t.metrics {
-            let avg = s.sum.to_f64() / s.count.max(1) as f64;
-            let _ = write!(out, " {m}: avg {avg:.2} min {} max {}", s.min, s.max);
-        }
-        for (e, n) in &t.events {
-            let _ = write!(out, " {e}={n}");
-        }
-        if t.not_aggregated > 0 {
-            let _ = write!(out, " not_aggregated={}", t.not_aggregated);
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// The latest window of each entity.
 pub fn latest_per_entity(items: &[Aggregate]) -> Vec<Aggregate> {
     let mut by: BTreeMap<&str, &Aggregate> = BTreeMap::new();
@@ -141,7 +120,7 @@ pub async fn alarms(c: &Clients, names: &[String]) -> Result<BTreeMap<String, St
 }
 
 /// The mapping's counters as the running stack last wrote them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     pub records_read: u64,
     pub records_done: u64,
@@ -170,45 +149,195 @@ impl Counters {
     }
 }
 
-/// The whole status screen.
-pub async fn render(c: &Clients, d: &Deployed, counters: &Counters) -> Result<String, Error> {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "stack {} ({})",
-        d.stack,
-        c.endpoint.as_deref().unwrap_or("AWS")
-    );
-    let _ = writeln!(
-        out,
-        "records in {}  out {}  invocations {}  errors {}  partial {}  failed batches {}  iterator age {} ms",
-        counters.records_read,
-        counters.records_done,
-        counters.invocations,
-        counters.function_errors,
-        counters.partial_failures,
-        counters.batches_failed,
-        counters.iterator_age_ms
-    );
+/// What the function reported in its per-batch summary lines (this run's logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FunctionTotals {
+    pub batches: u64,
+    pub counted: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub time_fallbacks: u64,
+    pub id_fallbacks: u64,
+}
+
+/// Sums the "batch processed" lines of the function's logs in `logs` (retried batches are
+/// summed each time they ran).
+pub fn function_totals(logs: &std::path::Path) -> FunctionTotals {
+    let mut t = FunctionTotals::default();
+    for entry in std::fs::read_dir(logs).into_iter().flatten().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["message"] != "batch processed" {
+                continue;
+            }
+            let n = |k: &str| v[k].as_u64().unwrap_or_default();
+            t.batches += 1;
+            t.counted += n("counted");
+            t.rejected += n("rejected");
+            t.duplicates += n("duplicates");
+            t.time_fallbacks += n("time_fallbacks");
+            t.id_fallbacks += n("id_fallbacks");
+        }
+    }
+    t
+}
+
+/// One aggregate as `status --json` and `query --json` print it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AggregateView {
+    pub entity: String,
+    pub window: String,
+    pub count: u64,
+    /// metric → count, sum, min, max, avg.
+    pub metrics: BTreeMap<String, serde_json::Value>,
+    pub events: BTreeMap<String, u64>,
+    pub not_aggregated: u64,
+}
+
+impl From<&Aggregate> for AggregateView {
+    fn from(a: &Aggregate) -> Self {
+        let t = &a.totals;
+        Self {
+            entity: a.entity.clone(),
+            window: a.window.clone(),
+            count: t.count,
+            metrics: t
+                .metrics
+                .iter()
+                .map(|(m, s)| {
+                    let sum = s.sum.to_f64();
+                    let v = serde_json::json!({
+                        "count": s.count,
+                        "sum": sum,
+                        "min": s.min.to_f64(),
+                        "max": s.max.to_f64(),
+                        "avg": sum / s.count.max(1) as f64,
+                    });
+                    (m.clone(), v)
+                })
+                .collect(),
+            events: t.events.iter().map(|(e, n)| (e.clone(), *n)).collect(),
+            not_aggregated: t.not_aggregated,
+        }
+    }
+}
+
+/// Everything `status` shows, as data (`--json` prints it as is).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub stack: String,
+    pub endpoint: String,
+    /// The local event source mapping's counters.
+    pub mapping: Counters,
+    /// The function's own per-batch summaries, added up.
+    pub function: FunctionTotals,
+    /// Given-up batches kept in the failed-batches bucket, waiting for `redrive`.
+    pub failed_batches_waiting: usize,
+    pub failed_batches_bucket: String,
+    /// Alarm name → state.
+    pub alarms: BTreeMap<String, String>,
+    pub aggregates_in_table: usize,
+    /// The latest window of each entity.
+    pub latest: Vec<AggregateView>,
+}
+
+/// Reads the stack back.
+pub async fn report(
+    c: &Clients,
+    d: &Deployed,
+    mapping: Counters,
+    function: FunctionTotals,
+) -> Result<Report, Error> {
     let kept = crate::failure::list(c, &d.mapping.failure_bucket).await?;
+    let items = scan(c, d.output("MetricsTableName")).await?;
+    Ok(Report {
+        stack: d.stack.clone(),
+        endpoint: c.endpoint.clone().unwrap_or_else(|| "AWS".into()),
+        mapping,
+        function,
+        failed_batches_waiting: kept.len(),
+        failed_batches_bucket: d.mapping.failure_bucket.clone(),
+        alarms: alarms(c, &d.alarms).await?,
+        aggregates_in_table: items.len(),
+        latest: latest_per_entity(&items)
+            .iter()
+            .map(AggregateView::from)
+            .collect(),
+    })
+}
+
+/// The status screen.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let m = &r.mapping;
+    let f = &r.function;
+    let _ = writeln!(out, "stack {} ({})", r.stack, r.endpoint);
     let _ = writeln!(
         out,
-        "failed batches waiting for redrive: {} (in s3://{}/{})",
-        kept.len(),
-        d.mapping.failure_bucket,
+        "mapping   records read {}  done {}  invocations {}  function errors {}  \
+         partial failures {} (batches where the function asked to retry some records)  \
+         iterator age {} ms",
+        m.records_read,
+        m.records_done,
+        m.invocations,
+        m.function_errors,
+        m.partial_failures,
+        m.iterator_age_ms
+    );
+    let _ = writeln!(
+        out,
+        "function  counted {}  rejected {} (see `rejected`)  duplicates skipped {}  \
+         time fallbacks {}  id fallbacks {}  over {} batches",
+        f.counted, f.rejected, f.duplicates, f.time_fallbacks, f.id_fallbacks, f.batches
+    );
+    let _ = writeln!(
+        out,
+        "failed batches: {} given up this run, {} waiting for `redrive` in s3://{}/{}",
+        m.batches_failed,
+        r.failed_batches_waiting,
+        r.failed_batches_bucket,
         crate::failure::PREFIX
     );
-    for (name, state) in alarms(c, &d.alarms).await? {
+    for (name, state) in &r.alarms {
         let _ = writeln!(out, "alarm {name:<55} {state}");
     }
-    let items = scan(c, d.output("MetricsTableName")).await?;
-    let latest = latest_per_entity(&items);
     let _ = writeln!(
         out,
         "latest window of each of {} entities ({} aggregates in the table):",
-        latest.len(),
-        items.len()
+        r.latest.len(),
+        r.aggregates_in_table
     );
-    out.push_str(&render_items(&latest));
-    Ok(out)
+    out.push_str(&render_views(&r.latest));
+    out
+}
+
+/// One line per aggregate: entity, window, count, then each metric's avg/min/max and events.
+pub fn render_views(items: &[AggregateView]) -> String {
+    let mut out = String::new();
+    for a in items {
+        let _ = write!(out, "{:<14} {} count={:<5}", a.entity, a.window, a.count);
+        for (m, s) in &a.metrics {
+            let f = |k: &str| s[k].as_f64().unwrap_or_default();
+            let _ = write!(
+                out,
+                " {m}: avg {:.2} min {} max {}",
+                f("avg"),
+                f("min"),
+                f("max")
+            );
+        }
+        for (e, n) in &a.events {
+            let _ = write!(out, " {e}={n}");
+        }
+        if a.not_aggregated > 0 {
+            let _ = write!(out, " not_aggregated={}", a.not_aggregated);
+        }
+        out.push('\n');
+    }
+    out
 }

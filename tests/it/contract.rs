@@ -59,3 +59,23 @@ fn the_rejected_records_alarm_watches_the_metric_the_function_publishes() {
         r#gen::stack::metrics_namespace().as_str()
     );
 }
+
+#[test]
+fn the_dashboard_plots_metrics_the_function_publishes() {
+    let doc = function::telemetry::emf(
+        &r#gen::stack::metrics_namespace(),
+        &function::batch::Summary::default(),
+        std::time::Duration::ZERO,
+        0,
+    );
+    let published: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|m| m["Name"].as_str().expect("name"))
+        .collect();
+    for name in r#gen::stack::dashboard::EMF_METRICS {
+        assert!(published.contains(&name), "{name} is not in {published:?}");
+        assert!(doc[name].is_number(), "{name} has no value");
+    }
+}

@@ -14,6 +14,15 @@ use local::{LocalStack, Package, UpOptions, repo_root, status};
 use serde_json::Value;
 
 pub(crate) async fn up(stack: &str, test: &str) -> LocalStack {
+    up_as(stack, test, None).await
+}
+
+/// [`up`], running the function built for `architecture` instead of the stack's.
+pub(crate) async fn up_as(
+    stack: &str,
+    test: &str,
+    architecture: Option<r#gen::settings::Architecture>,
+) -> LocalStack {
     // The mapping's and deploy's warnings show with the failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
@@ -29,6 +38,7 @@ pub(crate) async fn up(stack: &str, test: &str) -> LocalStack {
         package: Package::IfMissing,
         progress: false,
         state_dir: Some(dir),
+        architecture,
     };
     LocalStack::up(&opts).await.expect("local stack comes up")
 }
@@ -285,6 +295,21 @@ async fn records_across_both_shards_are_archived_once_and_aggregated_exactly() {
     );
 
     assert_table(&s, &samples).await;
+    // The dashboard is created too, with the deployed names resolved.
+    let dashboard = s
+        .clients
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(s.deployed.output("DashboardName"))
+        .send()
+        .await
+        .expect("the dashboard exists");
+    let body: Value = serde_json::from_str(dashboard.dashboard_body().unwrap_or_default())
+        .expect("the dashboard body is JSON");
+    assert!(
+        body.to_string().contains(&s.deployed.function.name) && !body.to_string().contains("${"),
+        "{body}"
+    );
     // Every line the packaged bootstrap wrote is JSON with a timestamp and a level, as
     // Lambda's JSON log format needs for applicationLogLevel filtering.
     let logs = s.state_dir.join("logs");

@@ -3,4 +3,5 @@
 
 mod contract;
 mod e2e;
+mod e2e_arch;
 mod e2e_stress;

@@ -1,13 +1,15 @@
-//! `cargo xtask <package|glibc-check|ci>`: the project's automation, in Rust.
+//! `cargo xtask <package|binary-check|ci>`: the project's automation, in Rust.
+
+mod elf;
+mod package;
+mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-
-/// Amazon Linux 2023 ships glibc 2.34: the bootstrap may not need anything newer.
-const MAX_GLIBC: (u32, u32) = (2, 34);
+use r#gen::settings::Architecture;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -17,11 +19,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Build the release `bootstrap`, check its glibc needs and zip it for Pulumi.
-    Package,
-    /// Fail if a binary references a glibc symbol version newer than 2.34.
-    GlibcCheck { binary: PathBuf },
-    /// Everything CI runs: fmt, clippy, Pulumi.yaml check, package, all tests.
+    /// Build the release `bootstrap` for one architecture, check it and zip it for Pulumi
+    /// (target/lambda/<arch>/bootstrap.zip).
+    Package {
+        /// x86_64 or arm64 (Graviton); default: this machine's.
+        #[arg(long)]
+        arch: Option<Architecture>,
+    },
+    /// Fail unless a binary needs at most glibc 2.34 (and is built for `--arch`, if given).
+    BinaryCheck {
+        binary: PathBuf,
+        #[arg(long)]
+        arch: Option<Architecture>,
+    },
+    /// Everything CI runs: fmt, clippy, Pulumi.yaml check, both packages, all tests.
     Ci,
 }
 
@@ -45,112 +56,36 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The glibc versions a binary needs (from its `.gnu.version_r` section).
-fn glibc_needs(binary: &Path) -> Result<Vec<(u32, u32)>> {
-    use object::read::elf::{FileHeader, SectionTable};
-    let data = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-    let header = object::elf::FileHeader64::<object::Endianness>::parse(&*data)
-        .context("not a 64-bit ELF file")?;
-    let endian = header.endian()?;
-    let sections: SectionTable<'_, object::elf::FileHeader64<object::Endianness>> =
-        header.sections(endian, &*data)?;
-    let mut out = Vec::new();
-    if let Some((mut needs, link)) = sections.gnu_verneed(endian, &*data)? {
-        let strings = sections.strings(endian, &*data, link)?;
-        while let Some((_, mut auxs)) = needs.next()? {
-            while let Some(aux) = auxs.next()? {
-                let name = String::from_utf8_lossy(aux.name(endian, strings)?).into_owned();
-                if let Some(v) = name.strip_prefix("GLIBC_") {
-                    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-                    out.push((parts.next().unwrap_or(0), parts.next().unwrap_or(0)));
-                }
-            }
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+fn host() -> Result<Architecture> {
+    Architecture::host().context("this machine is neither x86_64 nor aarch64")
 }
 
-fn glibc_check(binary: &Path) -> Result<()> {
-    let needs = glibc_needs(binary)?;
-    let newest = needs.last().copied().unwrap_or((0, 0));
-    if newest > MAX_GLIBC {
-        bail!(
-            "{} needs GLIBC_{}.{}, newer than Amazon Linux 2023's {}.{}",
-            binary.display(),
-            newest.0,
-            newest.1,
-            MAX_GLIBC.0,
-            MAX_GLIBC.1
-        );
-    }
-    println!(
-        "glibc check: {} needs at most GLIBC_{}.{} (limit {}.{})",
-        binary.display(),
-        newest.0,
-        newest.1,
-        MAX_GLIBC.0,
-        MAX_GLIBC.1
-    );
-    Ok(())
-}
-
-fn package() -> Result<PathBuf> {
+fn ci() -> Result<()> {
+    cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
-        "build",
-        "--release",
+        "clippy",
+        "--workspace",
+        "--all-targets",
         "--locked",
-        "-p",
-        "function",
-        "--bin",
-        "bootstrap",
+        "--",
+        "-D",
+        "warnings",
     ])?;
-    // Cargo builds where CARGO_TARGET_DIR says (relative to the workspace root); the zip
-    // goes where Pulumi.yaml's fileArchive looks for it.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map_or_else(|| root().join("target"), |t| root().join(t));
-    let binary = target.join("release/bootstrap");
-    glibc_check(&binary)?;
-    let out = root().join("target/lambda/bootstrap.zip");
-    std::fs::create_dir_all(out.parent().context("zip has a folder")?)?;
-    let file = std::fs::File::create(&out)?;
-    let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .unix_permissions(0o755);
-    zip.start_file("bootstrap", options)?;
-    std::io::copy(&mut std::fs::File::open(&binary)?, &mut zip)?;
-    zip.finish()?;
-    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "packaged {} ({:.1} MiB binary, {:.1} MiB zip)",
-        out.display(),
-        size(&binary) as f64 / 1048576.0,
-        size(&out) as f64 / 1048576.0
-    );
-    Ok(out)
+    cargo(&["run", "--quiet", "--locked", "-p", "gen", "--", "--check"])?;
+    for arch in Architecture::ALL {
+        package::package(&root(), arch)?;
+    }
+    // The e2e suite runs the other architecture's bootstrap under qemu-user.
+    if host()? == Architecture::X86_64 {
+        toolchain::qemu()?;
+    }
+    cargo(&["test", "--workspace", "--locked"])
 }
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
-        Cmd::Package => package().map(|_| ()),
-        Cmd::GlibcCheck { binary } => glibc_check(&binary),
-        Cmd::Ci => {
-            cargo(&["fmt", "--all", "--check"])?;
-            cargo(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ])?;
-            cargo(&["run", "--quiet", "--locked", "-p", "gen", "--", "--check"])?;
-            package()?;
-            cargo(&["test", "--workspace", "--locked"])
-        }
+        Cmd::Package { arch } => package::package(&root(), arch.map_or_else(host, Ok)?).map(|_| ()),
+        Cmd::BinaryCheck { binary, arch } => elf::check(&binary, arch),
+        Cmd::Ci => ci(),
     }
 }

@@ -78,3 +78,22 @@ pub fn arb_readings() -> impl Strategy<Value = Vec<Reading>> {
         });
     prop::collection::vec(reading, 1..600)
 }
+
+/// A JSON object's text whose keys repeat (drawn from a handful), with numbers, strings,
+/// nulls and nested objects as values.
+pub fn arb_object_with_repeated_keys() -> impl Strategy<Value = String> {
+    let key = || prop::sample::select(vec!["sensorId", "event", "timestamp", "v", "w", "o"]);
+    let leaf = prop_oneof![
+        (-1000i64..1000).prop_map(|n| n.to_string()),
+        prop::sample::select(vec!["\"a\"", "\"b\"", "null", "true"]).prop_map(str::to_owned),
+    ];
+    let value = leaf.prop_recursive(2, 12, 4, move |inner| {
+        prop::collection::vec((key(), inner), 0..4).prop_map(|fields| object_text(&fields))
+    });
+    prop::collection::vec((key(), value), 0..10).prop_map(|fields| object_text(&fields))
+}
+
+fn object_text(fields: &[(&str, String)]) -> String {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!("{{{}}}", body.join(","))
+}

@@ -76,6 +76,20 @@ fn extraction_examples() {
             r#"{"v":1e300,"w":[1,2],"ok":true,"s":"x","n":null}"#,
             exp("pk-1", T0_MS, true, &[], &[]),
         ),
+        // A repeated key counts once: the last occurrence wins, as in every JSON parser,
+        // also when the later value is not a number or nests an object.
+        (
+            r#"{"sensorId":"s","v":1,"v":2,"w":3,"w":"x","event":"a","event":"b"}"#,
+            exp("s", T0_MS, true, &[("v", 2.0)], &["b"]),
+        ),
+        (
+            r#"{"o":{"a":1,"a":2},"o":{"b":3},"p":4,"p":{"q":5}}"#,
+            exp("pk-1", T0_MS, true, &[("o.b", 3.0), ("p.q", 5.0)], &[]),
+        ),
+        (
+            r#"{"sensorId":"s","sensorId":"t","userId":"u","timestamp":1705314601,"timestamp":null}"#,
+            exp("t", T0_MS, true, &[], &[]),
+        ),
         // Escaped keys and strings.
         (
             r#"{"sensorId":"a\"b","t\u0065mp":2}"#,
@@ -226,6 +240,26 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+proptest! {
+    /// Repeated keys: the observation equals that of the document serde_json reads (its map
+    /// keeps the last occurrence), written back without repeats.
+    #[test]
+    fn a_repeated_key_counts_once_last_wins(text in crate::arb::arb_object_with_repeated_keys()) {
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let canonical = parsed.to_string();
+        let sorted = |o: function::extract::Observation<'_>| {
+            let mut m: Vec<(String, f64)> =
+                o.metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+            m.sort_by(|a, b| a.0.cmp(&b.0));
+            let e: Vec<String> = o.events.iter().map(|e| e.to_string()).collect();
+            (o.entity.to_string(), o.event_time_ms, o.time_fallback, m, e)
+        };
+        let got = sorted(extract_default(text.as_bytes()).expect("extracts"));
+        let want = sorted(extract_default(canonical.as_bytes()).expect("extracts"));
+        prop_assert_eq!(got, want, "{} vs {}", text, canonical);
     }
 }
 

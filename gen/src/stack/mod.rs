@@ -8,9 +8,10 @@ use crate::expr::{Input, cfg, file_archive, invoke, join, out, stack, to_json, v
 use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::program::{Program, Resource};
 use crate::settings::{Architecture, Settings};
-use crate::{Error, FUNCTION_ARCHIVE, PROJECT};
+use crate::{Error, FUNCTION_ARCHIVE_DIR, PROJECT};
 
 mod bucket;
+pub mod dashboard;
 pub mod failure;
 
 /// Logical names of the program's resources and variables (used by `${…}` references).
@@ -47,6 +48,7 @@ pub mod names {
     pub const ALARM_THROTTLES: &str = "processorThrottleAlarm";
     pub const ALARM_ITERATOR_AGE: &str = "processorIteratorAgeAlarm";
     pub const ALARM_REJECTED: &str = "rejectedRecordsAlarm";
+    pub const DASHBOARD: &str = "dashboard";
 }
 use names::*;
 
@@ -112,6 +114,7 @@ pub fn program() -> Result<Program, Error> {
         failure::failed_batches()?,
         processor()?,
         alarms()?,
+        dashboard::dashboard()?,
     ] {
         resources.extend(group);
     }
@@ -142,6 +145,7 @@ pub fn program() -> Result<Program, Error> {
             ("ProcessorFunctionName", out(FUNCTION, "name")),
             ("AlertTopicArn", out(TOPIC, "arn")),
             ("FailedBatchesBucketName", out(FAILED_BUCKET, "bucket")),
+            ("DashboardName", out(DASHBOARD, "dashboardName")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), json!(v)))
@@ -431,6 +435,13 @@ struct EventSourceMapping {
     bisect_batch_on_function_error: bool,
     function_response_types: Vec<&'static str>,
     destination_config: Value,
+    metrics_config: MetricsConfig,
+}
+
+/// The mapping's opt-in metric groups.
+#[derive(Serialize)]
+struct MetricsConfig {
+    metrics: Vec<&'static str>,
 }
 
 /// The actions the function and its event source mapping need, by service.
@@ -543,7 +554,10 @@ fn processor() -> Result<Group, Error> {
                     memory_size: cfg("lambdaMemoryMb"),
                     timeout: cfg("lambdaTimeoutSeconds"),
                     role: out(ROLE, "arn"),
-                    code: file_archive(FUNCTION_ARCHIVE),
+                    code: file_archive(&format!(
+                        "{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip",
+                        var("lambdaArchitecture")
+                    )),
                     environment: json!({ "variables": processor_environment() }),
                     logging_config: json!({
                         "logFormat": "JSON",
@@ -577,6 +591,11 @@ fn processor() -> Result<Group, Error> {
                     destination_config: json!({
                         "onFailure": { "destinationArn": out(FAILED_BUCKET, "arn") }
                     }),
+                    // Failed-batch counts for the dashboard (CloudWatch bills them as custom
+                    // metrics; ARCHITECTURE.md, Dashboard).
+                    metrics_config: MetricsConfig {
+                        metrics: vec![dashboard::MAPPING_METRICS],
+                    },
                 },
             )?
             .depends_on(&[ROLE_POLICY]),

@@ -6,8 +6,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::DateTime;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+mod time;
+use time::epoch_ms;
+pub use time::parse_time;
 
 /// Extraction settings (from [`crate::config::Config`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +92,7 @@ pub fn extract<'a>(
         invalid_id: false,
         time: None,
         metrics: Vec::new(),
-        events: Vec::new(),
+        events: [None, None],
     };
     let mut de = serde_json::Deserializer::from_slice(json);
     let seed = Root { acc: &mut acc };
@@ -116,7 +119,7 @@ pub fn extract<'a>(
         time_fallback,
         id_fallback,
         metrics: acc.metrics,
-        events: acc.events,
+        events: acc.events.into_iter().flatten().collect(),
         log_line: false,
     })
 }
@@ -156,10 +159,35 @@ struct Acc<'a, 'r> {
     invalid_id: bool,
     time: Option<i64>,
     metrics: Vec<(Cow<'a, str>, f64)>,
-    events: Vec<Cow<'a, str>>,
+    /// The `event` and `eventType` values (each key counts once; the last occurrence wins).
+    events: [Option<Cow<'a, str>>; 2],
 }
 
 impl<'a> Acc<'a, '_> {
+    /// A key seen again in the same object: its earlier value no longer counts, as in every
+    /// JSON parser (the last occurrence wins).
+    fn forget(&mut self, path: Path<'a, '_>) {
+        let name = path.name();
+        let nested = |n: &str| {
+            n.strip_prefix(name.as_ref())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
+        self.metrics.retain(|(n, _)| !nested(n));
+        if path.is_top() {
+            match path.leaf() {
+                "timestamp" => self.time = None,
+                "event" => self.events[0] = None,
+                "eventType" => self.events[1] = None,
+                leaf => {
+                    let index = self.rules.id_fields.iter().position(|f| f == leaf);
+                    if index.is_some() && self.id.as_ref().map(|(i, _)| *i) == index {
+                        self.id = None;
+                    }
+                }
+            }
+        }
+    }
+
     fn number(&mut self, path: Path<'a, '_>, v: f64) {
         if path.is_top() {
             let name = path.leaf();
@@ -186,8 +214,10 @@ impl<'a> Acc<'a, '_> {
         let name = path.leaf();
         if name == "timestamp" {
             self.time = parse_time(&s);
-        } else if name == "event" || name == "eventType" {
-            self.events.push(s);
+        } else if name == "event" {
+            self.events[0] = Some(s);
+        } else if name == "eventType" {
+            self.events[1] = Some(s);
         } else if let Some(i) = self.rules.id_fields.iter().position(|f| f == name) {
             self.set_id(i, s);
         }
@@ -210,76 +240,6 @@ fn format_id(v: f64) -> String {
     } else {
         format!("{v}")
     }
-}
-
-/// Epoch seconds or milliseconds (values above 1e11 are taken as milliseconds).
-fn epoch_ms(v: f64) -> Option<i64> {
-    if !v.is_finite() || v <= 0.0 {
-        return None;
-    }
-    let ms = if v > 1e11 { v } else { v * 1000.0 };
-    (ms < 1e14).then_some(ms as i64)
-}
-
-/// RFC 3339, or epoch seconds/milliseconds written as a string.
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Some(ms) = parse_utc_fast(s.as_bytes()) {
-        return Some(ms);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp_millis());
-    }
-    s.parse::<f64>().ok().and_then(epoch_ms)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z`, the common form, without the general parser.
-fn parse_utc_fast(b: &[u8]) -> Option<i64> {
-    if b.len() < 20 || b.len() > 30 || *b.last()? != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        b.get(r)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    if b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut ms = 0;
-    let frac = &b[19..b.len() - 1];
-    if !frac.is_empty() {
-        if frac[0] != b'.' || frac.len() < 2 {
-            return None;
-        }
-        let digits = &frac[1..];
-        let mut scale = 100;
-        for &c in digits {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            ms += i64::from(c - b'0') * scale;
-            scale /= 10;
-        }
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + ms)
 }
 
 /// A field's place: parent prefix (owned, with dots) and its own key.
@@ -338,8 +298,18 @@ impl<'de, 'x, 'r, 'p> Visitor<'de> for ObjectVisitor<'x, 'de, 'r, 'p> {
         if self.depth > self.acc.rules.max_depth {
             return Err(de::Error::custom(TOO_DEEP));
         }
+        // Keys of this object so far, to spot a repeated one (objects are small: a scan).
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = map.next_key::<CowStr<'de>>()? {
             let key = key.0;
+            if seen.contains(&key) {
+                self.acc.forget(Path {
+                    prefix: self.prefix,
+                    key: &key,
+                });
+            } else {
+                seen.push(key.clone());
+            }
             map.next_value_seed(FieldSeed {
                 acc: self.acc,
                 path: Path {

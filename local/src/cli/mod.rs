@@ -1,0 +1,324 @@
+//! The `local` command line: `up`, `send`, `status`, `watch`, `query`, `rejected`, `logs`,
+//! `redrive`, `bench`. Every argument is checked here, at the edge.
+
+mod times;
+mod view;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::clients::Clients;
+use crate::error::Error;
+use crate::stack::{LocalStack, Package, UpOptions};
+use crate::state::StateFile;
+use crate::{producer, repo_root};
+
+/// Run the real-time processing stack on this machine (no AWS account needed).
+#[derive(Debug, Parser)]
+#[command(name = "local", version)]
+pub struct Cli {
+    /// Which stack's settings to use (Pulumi.<stack>.yaml).
+    #[arg(long, global = true, default_value = "dev")]
+    pub stack: String,
+    /// Folder the stacks keep their state in (default: <repo>/.local/state).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+/// Sub-commands; without one, `up`.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Bring the whole stack up, send demo data and show it flowing (Ctrl-C stops).
+    Up {
+        /// Emulator port on 127.0.0.1 (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Demo records to send once the stack is up (0: none).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+        demo: u64,
+        /// Demo send rate, records per second.
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        rate: u64,
+        /// Exit once every demo record is processed (instead of running until Ctrl-C).
+        #[arg(long)]
+        exit: bool,
+        /// Run the function built for x86_64 or arm64 instead of the stack's
+        /// lambdaArchitecture (the other one than this machine's runs under qemu-user).
+        #[arg(long)]
+        arch: Option<r#gen::settings::Architecture>,
+        /// Use the packaged target/lambda/<arch>/bootstrap.zip as it is, without running
+        /// `cargo xtask package` first (it must exist).
+        #[arg(long)]
+        skip_build: bool,
+    },
+    /// Send sample IoT/clickstream records to the running local stack (or, with
+    /// --aws-stream, to a stream in AWS).
+    Send {
+        /// How many records.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        count: u64,
+        /// Records per second (0: as fast as the stream takes them).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+        rate: u64,
+        /// Send to this stream in real AWS (your usual credentials), e.g. the DataStreamName
+        /// output of `pulumi up`.
+        #[arg(long, value_name = "STREAM")]
+        aws_stream: Option<String>,
+    },
+    /// One look at the running stack: traffic, data quality, failed batches, alarms,
+    /// latest aggregates.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Status, kept up to date: redrawn on a terminal, a new report on change otherwise.
+    Watch {
+        /// Seconds between looks.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        interval: u64,
+    },
+    /// The aggregates of one entity, window by window.
+    Query {
+        /// The entity (the record's sensorId / deviceId / userId, or its partition key).
+        #[arg(long)]
+        entity: String,
+        /// From this time (RFC 3339 with Z or an offset, or epoch seconds or milliseconds);
+        /// the window holding it is included. Default: the first window.
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to this time (same forms); windows starting at or before it. Default: the last.
+        #[arg(long)]
+        to: Option<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The latest records quarantined under rejected/, with the reason each was refused.
+    Rejected {
+        /// How many records, newest first.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        limit: u64,
+        /// Machine-readable output (one JSON array).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The function's logs (this run's; --previous for the run before), one readable line
+    /// per entry.
+    Logs {
+        /// How many of the latest lines.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        lines: u64,
+        /// The previous run's logs (kept when `up` starts again).
+        #[arg(long)]
+        previous: bool,
+    },
+    /// Re-process the batches kept in the failed-batches bucket.
+    Redrive,
+    /// End-to-end benchmark: bring a stack up, offer increasing rates, print a table.
+    Bench {
+        /// Offered rates, records per second.
+        #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000,3000")]
+        rates: Vec<u64>,
+        /// Seconds per rate.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        secs: u64,
+    },
+}
+
+/// Where one stack's state lives, and its name.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub stack: String,
+    pub dir: PathBuf,
+}
+
+impl Target {
+    fn of(cli: &Cli) -> Self {
+        let root = cli
+            .state
+            .clone()
+            .unwrap_or_else(|| repo_root().join(".local/state"));
+        Self {
+            stack: cli.stack.clone(),
+            dir: root.join(&cli.stack),
+        }
+    }
+
+    /// The running stack's state and clients; an error naming the stack if it is not up.
+    async fn connect(&self) -> Result<(Clients, StateFile), Error> {
+        let state = StateFile::load(&self.dir, &self.stack)?;
+        let clients = Clients::local(&state.endpoint, &state.deployed.region).await;
+        Ok((clients, state))
+    }
+}
+
+fn bar(len: u64, msg: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let p = ProgressBar::new(len);
+    p.set_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}] {rate}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} records/s", s.per_sec());
+                },
+            ),
+    );
+    p.set_message(msg.to_owned());
+    p
+}
+
+/// Sends `records`; Ctrl-C stops it with a one-line summary.
+async fn send(
+    c: &Clients,
+    stream: &str,
+    records: &[producer::Sample],
+    rate: u64,
+) -> Result<(), Error> {
+    let total = records.len();
+    let p = bar(total as u64, "sending");
+    tokio::select! {
+        r = producer::send(c, stream, records, rate, Some(&p)) => {
+            let r = r?;
+            p.finish_and_clear();
+            println!(
+                "sent {} records to {stream} in {:.1} s ({} entries retried)",
+                r.sent,
+                r.elapsed.as_secs_f64(),
+                r.retried_entries
+            );
+            Ok(())
+        }
+        _ = tokio::signal::ctrl_c() => {
+            p.abandon();
+            eprintln!("\ninterrupted: sent {} of {total} records to {stream}", p.position());
+            Ok(())
+        }
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    let target = Target::of(&cli);
+    let cmd = cli.cmd.unwrap_or(Cmd::Up {
+        port: None,
+        demo: 1000,
+        rate: 250,
+        exit: false,
+        arch: None,
+        skip_build: false,
+    });
+    match cmd {
+        Cmd::Up {
+            port,
+            demo,
+            rate,
+            exit,
+            arch,
+            skip_build,
+        } => {
+            let opts = UpOptions {
+                root: repo_root(),
+                stack: target.stack.clone(),
+                port,
+                package: if skip_build {
+                    Package::IfMissing
+                } else {
+                    Package::Always
+                },
+                progress: true,
+                state_dir: Some(target.dir.clone()),
+                architecture: arch,
+            };
+            view::up(&target, opts, demo, rate, exit).await
+        }
+        Cmd::Send {
+            count,
+            rate,
+            aws_stream,
+        } => {
+            let (clients, stream) = match aws_stream {
+                Some(s) => (Clients::from_env().await, s),
+                None => {
+                    let (c, s) = target.connect().await?;
+                    (c, s.deployed.output("DataStreamName").to_owned())
+                }
+            };
+            let now = chrono::Utc::now().timestamp_millis();
+            let records = producer::samples(count as usize, now as u64, now, 60);
+            send(&clients, &stream, &records, rate).await
+        }
+        Cmd::Status { json } => view::status(&target, json).await,
+        Cmd::Watch { interval } => view::watch(&target, Duration::from_secs(interval)).await,
+        Cmd::Query {
+            entity,
+            from,
+            to,
+            json,
+        } => {
+            // Checked before anything is asked of the stack.
+            for t in [&from, &to].into_iter().flatten() {
+                times::parse(t).map_err(Error::Usage)?;
+            }
+            times::window_range(from.as_deref(), to.as_deref(), 1).map_err(Error::Usage)?;
+            view::query(&target, &entity, from.as_deref(), to.as_deref(), json).await
+        }
+        Cmd::Rejected { limit, json } => view::rejected(&target, limit as usize, json).await,
+        Cmd::Logs { lines, previous } => view::logs(&target, lines as usize, previous),
+        Cmd::Bench { rates, secs } => {
+            if let Some(bad) = rates.iter().find(|r| !(1..=100_000).contains(*r)) {
+                return Err(Error::Usage(format!(
+                    "--rates: {bad} is not between 1 and 100000 records/s"
+                )));
+            }
+            let opts = UpOptions {
+                root: repo_root(),
+                stack: target.stack.clone(),
+                port: None,
+                package: Package::Always,
+                progress: true,
+                state_dir: Some(repo_root().join("target/bench-e2e")),
+                architecture: None,
+            };
+            let local = LocalStack::up(&opts).await?;
+            println!(
+                "stack {}: parallelization factor {}, batch {}, window {} s",
+                target.stack,
+                local.deployed.mapping.parallelization_factor,
+                local.deployed.mapping.batch_size,
+                local.deployed.mapping.batching_window_secs
+            );
+            let rows = crate::bench::run(&local, &rates, secs).await;
+            local.down().await;
+            print!("{}", crate::bench::table(&rows?));
+            Ok(())
+        }
+        Cmd::Redrive => {
+            let (c, s) = target.connect().await?;
+            let env = crate::stack::endpoint_env(&s.endpoint, &s.deployed.region);
+            let r = crate::esm::redrive(
+                &c,
+                &s.deployed,
+                &target.dir.join("function/bootstrap"),
+                env,
+                &target.dir,
+            )
+            .await?;
+            println!(
+                "redrove {} batches ({} records); {} still failing",
+                r.batches, r.records, r.still_failing
+            );
+            Ok(())
+        }
+    }
+}

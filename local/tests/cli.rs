@@ -1,0 +1,273 @@
+//! The `local` binary as a user drives it: one `up` per stack, commands against a stack that
+//! never ran or stopped, checked `query` times, `status --json`, the rejected listing, and
+//! `watch` without a terminal. Each test keeps its state in its own folder (`--state`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn state(test: &str) -> PathBuf {
+    let dir = local::repo_root()
+        .join("target/cli-tests")
+        .join(format!("{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn local(state: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_local"));
+    c.arg("--state").arg(state).args(args).stdin(Stdio::null());
+    c
+}
+
+fn run(state: &Path, args: &[&str]) -> Output {
+    local(state, args).output().expect("runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn fails_with(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "expected a failure: {o:?}");
+    assert!(
+        stderr(o).contains(needle),
+        "{needle:?} not in {}",
+        stderr(o)
+    );
+}
+
+#[test]
+fn commands_against_a_stack_that_never_ran_or_stopped_say_so() {
+    let dir = state("stopped");
+    let commands: [&[&str]; 6] = [
+        &["status"],
+        &["watch"],
+        &["query", "--entity", "x"],
+        &["redrive"],
+        &["send"],
+        &["rejected"],
+    ];
+    for cmd in commands {
+        let o = run(&dir, cmd);
+        fails_with(&o, "the local stack 'dev' is not running");
+        fails_with(&o, "-- --stack dev up");
+    }
+    let o = run(&dir, &["--stack", "nosuch", "up", "--skip-build"]);
+    fails_with(&o, "there is no stack 'nosuch'");
+    fails_with(&o, "dev, prod");
+    assert!(
+        !dir.join("nosuch").exists(),
+        "nothing is created for an unknown stack"
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "said once: {}", stderr(&o));
+}
+
+#[test]
+fn bad_query_times_and_bounds_are_refused_before_anything_else() {
+    let dir = state("times");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--from", "2026-11-30 05:56:00"], "no UTC offset"),
+        (&["--from", "2026-13-45T99:00:00Z"], "not a time"),
+        (&["--to", "yesterday"], "not a time"),
+        (
+            &[
+                "--from",
+                "2026-11-30T06:00:00Z",
+                "--to",
+                "2026-11-30T05:00:00Z",
+            ],
+            "--from is after --to",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["query", "--entity", "x"];
+        all.extend_from_slice(args);
+        fails_with(&run(&dir, &all), needle);
+    }
+    fails_with(&run(&dir, &["watch", "--interval", "0"]), "--interval");
+    fails_with(&run(&dir, &["send", "--count", "0"]), "--count");
+}
+
+/// A running `up` in the background, stopped with SIGINT like Ctrl-C.
+struct Up(Child);
+
+impl Up {
+    fn start(dir: &Path) -> Self {
+        let child = local(dir, &["up", "--demo", "0", "--skip-build"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("up starts");
+        let started = Instant::now();
+        while !run(dir, &["status", "--json"]).status.success() {
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "up never came up"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Self(child)
+    }
+
+    /// Ctrl-C, and the process ends (checked: within 60 s).
+    fn interrupt(mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while self.0.try_wait().ok().flatten().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "up ignored Ctrl-C"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Up {
+    /// A failing test does not leave its stack running.
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[track_caller]
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("JSON output")
+}
+
+/// Puts one record that is not JSON on the stack's stream.
+fn put_garbage(dir: &Path) {
+    let text = std::fs::read_to_string(dir.join("dev/stack.json")).expect("state");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("state json");
+    let endpoint = state["endpoint"].as_str().expect("endpoint").to_owned();
+    let region = state["deployed"]["region"]
+        .as_str()
+        .expect("region")
+        .to_owned();
+    let stream = state["deployed"]["outputs"]["DataStreamName"]
+        .as_str()
+        .expect("stream")
+        .to_owned();
+    tokio::runtime::Runtime::new().expect("rt").block_on(async {
+        let c = local::clients::Clients::local(&endpoint, &region).await;
+        c.kinesis
+            .put_record()
+            .stream_name(&stream)
+            .partition_key("bad")
+            .data(aws_sdk_kinesis::primitives::Blob::new(
+                &b"not json at all"[..],
+            ))
+            .send()
+            .await
+            .expect("put");
+    });
+}
+
+#[test]
+fn a_running_stack_is_one_per_name_scriptable_and_shows_its_rejects() {
+    let dir = state("running");
+    let up = Up::start(&dir);
+
+    let second = run(&dir, &["up", "--skip-build"]);
+    fails_with(&second, "is already running (pid");
+    fails_with(&second, "http://127.0.0.1:");
+
+    assert!(
+        run(&dir, &["send", "--count", "40", "--rate", "0"])
+            .status
+            .success()
+    );
+    put_garbage(&dir);
+    let started = Instant::now();
+    let report = loop {
+        let r = json(&run(&dir, &["status", "--json"]));
+        if r["function"]["counted"] == 40 && r["function"]["rejected"] == 1 {
+            break r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "{r:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for key in [
+        "mapping",
+        "function",
+        "failed_batches_waiting",
+        "alarms",
+        "latest",
+    ] {
+        assert!(
+            !report[key].is_null(),
+            "status --json has {key}: {report:#}"
+        );
+    }
+    assert_eq!(report["failed_batches_waiting"], 0);
+
+    let rejected = json(&run(&dir, &["rejected", "--json"]));
+    assert_eq!(rejected.as_array().map(Vec::len), Some(1), "{rejected:#}");
+    let reason = rejected[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("not valid JSON"), "{rejected:#}");
+    assert_eq!(rejected[0]["data"], "not json at all");
+
+    // Every window of one entity; then from and to a time inside the first window, as
+    // epoch seconds and with an offset: that window only.
+    let entity = report["latest"][0]["entity"]
+        .as_str()
+        .expect("entity")
+        .to_owned();
+    let all = json(&run(&dir, &["query", "--entity", &entity, "--json"]));
+    let windows: Vec<String> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["window"].as_str().expect("window").to_owned())
+        .collect();
+    assert!(!windows.is_empty());
+    let first = chrono::DateTime::parse_from_rfc3339(&windows[0]).expect("window time");
+    let inside = first + chrono::Duration::seconds(30);
+    let epoch = inside.timestamp().to_string();
+    let offset = inside
+        .with_timezone(&chrono::FixedOffset::east_opt(3600).expect("tz"))
+        .to_rfc3339();
+    for from in [epoch.as_str(), offset.as_str()] {
+        let args = [
+            "query", "--entity", &entity, "--from", from, "--to", from, "--json",
+        ];
+        let got = json(&run(&dir, &args));
+        assert_eq!(
+            got.as_array().map(Vec::len),
+            Some(1),
+            "from {from}: {got:#}"
+        );
+        assert_eq!(got[0]["window"], windows[0].as_str());
+    }
+    let none = run(&dir, &["query", "--entity", "nobody"]);
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no aggregates for entity"));
+
+    // `watch` without a terminal: plain reports, no escape codes, not one per tick.
+    let watch = local(&dir, &["watch", "--interval", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(Duration::from_secs(4));
+    let _ = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status();
+    let out = watch.wait_with_output().expect("watch output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("stack dev"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "escape codes without a terminal: {text:?}"
+    );
+    assert!(
+        text.matches("stack dev").count() < 4,
+        "a report per tick: {text}"
+    );
+
+    up.interrupt();
+    fails_with(&run(&dir, &["status"]), "has stopped");
+}
