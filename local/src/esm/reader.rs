@@ -114,6 +114,13 @@ pub(super) async fn read_shard(
             return Ending::Closed;
         }
         if records.is_empty() {
+            // Caught up, and every record read is done: nothing is behind (Lambda reports
+            // no IteratorAge for an idle stream; the status shows 0, not the last batch's).
+            if stats.records_done.load(Ordering::Relaxed)
+                >= stats.records_read.load(Ordering::Relaxed)
+            {
+                stats.iterator_age_ms.store(0, Ordering::Relaxed);
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
