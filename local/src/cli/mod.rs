@@ -141,13 +141,13 @@ pub struct Target {
 
 impl Target {
     fn of(cli: &Cli) -> Self {
-        let root = cli
-            .state
-            .clone()
-            .unwrap_or_else(|| repo_root().join(".local/state"));
+        let dir = match &cli.state {
+            Some(root) => root.join(&cli.stack),
+            None => crate::state::state_dir(&repo_root(), &cli.stack),
+        };
         Self {
             stack: cli.stack.clone(),
-            dir: root.join(&cli.stack),
+            dir,
         }
     }
 
