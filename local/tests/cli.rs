@@ -94,8 +94,10 @@ struct Up(Child);
 
 impl Up {
     fn start(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).expect("state dir");
+        let out = std::fs::File::create(dir.join("up.out")).expect("up.out");
         let child = local(dir, &["up", "--demo", "0", "--skip-build"])
-            .stdout(Stdio::null())
+            .stdout(out)
             .stderr(Stdio::null())
             .spawn()
             .expect("up starts");
@@ -268,6 +270,77 @@ fn a_running_stack_is_one_per_name_scriptable_and_shows_its_rejects() {
         "a report per tick: {text}"
     );
 
+    readme_aws_cli_lines_work(&dir);
+
     up.interrupt();
     fails_with(&run(&dir, &["status"]), "has stopped");
+}
+
+/// AWS CLI v1 from PyPI in `<repo>/.local/awscli`, installed on first use.
+fn aws_cli() -> PathBuf {
+    let venv = local::repo_root().join(".local/awscli");
+    let bin = venv.join("bin");
+    if !bin.join("aws").exists() {
+        let ok = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(bin.join("pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg("awscli==1.46.3")
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok, "installing the AWS CLI from PyPI failed");
+    }
+    bin
+}
+
+/// The README's checked block, run line by line with the `export` lines `up` printed.
+fn readme_aws_cli_lines_work(dir: &Path) {
+    let printed = std::fs::read_to_string(dir.join("up.out")).expect("up's output");
+    let exports: Vec<(String, String)> = printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let keys: Vec<&str> = exports.iter().map(|(k, _)| k.as_str()).collect();
+    for needed in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+        assert!(keys.contains(&needed), "up prints no {needed}: {printed}");
+    }
+    let readme = std::fs::read_to_string(local::repo_root().join("README.md")).expect("README");
+    let block = readme
+        .split("<!-- aws-cli-check")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's checked AWS CLI block");
+    let lines: Vec<&str> = block.lines().filter(|l| l.starts_with("aws ")).collect();
+    assert!(lines.len() >= 5, "{block}");
+    let bin = aws_cli();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for line in lines {
+        // Only what `up` printed: no credentials or region from this machine's config.
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(line)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", dir)
+            .envs(exports.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{line}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
