@@ -6,57 +6,18 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use base64::Engine;
-use function::Config;
 use function::archive::MemoryArchive;
 use function::handler::Processor;
 use function::store::{MemoryTable, item};
 use serde_json::json;
 
 // Shared by the bench binaries; this one uses only the record mix.
+#[path = "common/kinesis.rs"]
+mod kinesis;
 #[allow(dead_code)]
 #[path = "common/mix.rs"]
 mod mix;
-
-/// A Kinesis event of `(partition key, data)` records on one shard, arriving at `T0_MS`.
-fn event(records: &[(String, Vec<u8>)], first_seq: usize) -> KinesisEvent {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let recs: Vec<_> = records
-        .iter()
-        .enumerate()
-        .map(|(i, (pk, data))| {
-            let seq = format!(
-                "49568167373333333333333333333333333333333{:015}",
-                first_seq + i
-            );
-            json!({
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": pk,
-                    "sequenceNumber": seq,
-                    "data": b64.encode(data),
-                    "approximateArrivalTimestamp": mix::T0_MS as f64 / 1000.0,
-                },
-                "eventSource": "aws:kinesis",
-                "eventID": format!("shardId-000000000000:{seq}"),
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": recs })).unwrap_or_default()
-}
-
-fn config() -> Option<Config> {
-    Config::from_vars(|k| match k {
-        "ARCHIVE_BUCKET" => Some("archive".into()),
-        "METRICS_TABLE" => Some("metrics".into()),
-        // Event times are the shapes' own; do not fall back to the (fixed) arrival time.
-        "MAX_PAST_AGE_SECONDS" => Some("3153600000".into()),
-        "MAX_FUTURE_SKEW_SECONDS" => Some("31536000".into()),
-        _ => None,
-    })
-    .ok()
-}
+use kinesis::{config, event};
 
 /// Runs `records` through the processor in batches; prints one table row.
 fn row(name: &str, records: &[(String, Vec<u8>)], batch: usize) {

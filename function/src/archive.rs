@@ -42,7 +42,11 @@ pub enum Payload<'a> {
     /// Valid JSON, embedded as JSON.
     Json(&'a [u8]),
     /// A CloudWatch Logs event.
-    Log { message: &'a str, time_ms: i64 },
+    Log {
+        message: &'a str,
+        time_ms: i64,
+        log_group: &'a str,
+    },
     /// Anything else, base64-encoded.
     Bytes(&'a [u8]),
 }
@@ -78,6 +82,8 @@ struct Wire<'a> {
     message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_timestamp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_group: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,6 +122,7 @@ impl<'a> Line<'a> {
             data: None,
             message: None,
             log_timestamp: None,
+            log_group: None,
             data_base64: None,
             reason: self.reason.as_deref(),
         };
@@ -124,9 +131,14 @@ impl<'a> Line<'a> {
                 Some(raw) => wire.data = Some(raw),
                 None => wire.data_base64 = b64(b),
             },
-            Payload::Log { message, time_ms } => {
+            Payload::Log {
+                message,
+                time_ms,
+                log_group,
+            } => {
                 wire.message = Some(message);
                 wire.log_timestamp = Some(iso_millis(*time_ms));
+                wire.log_group = Some(log_group);
             }
             Payload::Bytes(b) => wire.data_base64 = b64(b),
         }

@@ -120,6 +120,9 @@ impl<'a> Classified<'a> {
 
 /// What one user record archives as and contributes: JSON is extracted; a CloudWatch Logs
 /// message is extracted when it is a JSON object, else counted as a log line at its time.
+/// A log event's entity falls back to its log group, not the Kinesis partition key
+/// (CloudWatch Logs picks an opaque random one per record: keyed by it, every record would
+/// open its own aggregate, a billed write that means nothing to anyone).
 /// (Shared by the live path and by recovery from the archive.)
 pub fn observe<'a>(
     body: &'a Body<'a>,
@@ -131,14 +134,24 @@ pub fn observe<'a>(
 ) {
     match body {
         Body::Json(bytes) => (Payload::Json(bytes), extract::extract(bytes, env, rules)),
-        Body::Log { message, time_ms } => {
+        Body::Log {
+            message,
+            time_ms,
+            log_group,
+        } => {
             let env = Envelope {
                 default_time_ms: Some(*time_ms),
+                partition_key: if log_group.is_empty() {
+                    env.partition_key
+                } else {
+                    log_group
+                },
                 ..env
             };
             let payload = Payload::Log {
                 message,
                 time_ms: *time_ms,
+                log_group,
             };
             let obs = if message.trim_start().starts_with('{') {
                 extract::extract(message.as_bytes(), env, rules)

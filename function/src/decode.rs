@@ -28,8 +28,12 @@ pub struct Unit<'a> {
 pub enum Body<'a> {
     /// Bytes expected to be one JSON object.
     Json(Cow<'a, [u8]>),
-    /// A CloudWatch Logs event: its message and time.
-    Log { message: String, time_ms: i64 },
+    /// A CloudWatch Logs event: its message, time and log group.
+    Log {
+        message: String,
+        time_ms: i64,
+        log_group: String,
+    },
 }
 
 /// Why a whole Kinesis record could not be decoded.
@@ -132,6 +136,8 @@ fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, Rejection> {
 struct LogsPayload {
     message_type: String,
     #[serde(default)]
+    log_group: String,
+    #[serde(default)]
     log_events: Vec<LogEvent>,
 }
 
@@ -160,7 +166,8 @@ fn decode_decompressed<'a>(
         serde_json::from_slice(&bytes).map_err(|e| Rejection::Logs(e.to_string()))?;
     match payload.message_type.as_str() {
         "CONTROL_MESSAGE" => Ok(Decoded::Control),
-        "DATA_MESSAGE" => Ok(Decoded::Units(
+        "DATA_MESSAGE" => Ok(Decoded::Units({
+            let log_group = payload.log_group;
             payload
                 .log_events
                 .into_iter()
@@ -171,10 +178,11 @@ fn decode_decompressed<'a>(
                     body: Body::Log {
                         message: e.message,
                         time_ms: e.timestamp,
+                        log_group: log_group.clone(),
                     },
                 })
-                .collect(),
-        )),
+                .collect()
+        })),
         other => Err(Rejection::Logs(format!("unknown messageType {other}"))),
     }
 }

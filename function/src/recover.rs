@@ -59,6 +59,9 @@ pub struct ArchivedLine {
     pub message: Option<String>,
     #[serde(default)]
     pub log_timestamp: Option<String>,
+    /// The CloudWatch Logs group of a log line (its entity fallback).
+    #[serde(default)]
+    pub log_group: Option<String>,
     #[serde(default)]
     pub data_base64: Option<String>,
 }
@@ -96,6 +99,7 @@ impl ArchivedLine {
             return Some(Body::Log {
                 message: message.clone(),
                 time_ms: parse_time(t)?,
+                log_group: self.log_group.clone().unwrap_or_default(),
             });
         }
         let bytes = base64::engine::general_purpose::STANDARD
@@ -120,7 +124,15 @@ impl Archived {
         let arrival_ms = line.arrival_ms()?;
         let body = match line.body()? {
             Body::Json(b) => Body::Json(b.into_owned().into()),
-            Body::Log { message, time_ms } => Body::Log { message, time_ms },
+            Body::Log {
+                message,
+                time_ms,
+                log_group,
+            } => Body::Log {
+                message,
+                time_ms,
+                log_group,
+            },
         };
         Some(Self {
             line,

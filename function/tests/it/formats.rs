@@ -149,7 +149,7 @@ fn cloudwatch_logs_data_and_control_messages() {
     };
     assert_eq!(units.len(), 3);
     assert!(
-        matches!(&units[1].body, Body::Log { message, time_ms } if message.starts_with("GET") && *time_ms == T0_MS + 1000)
+        matches!(&units[1].body, Body::Log { message, time_ms, log_group } if message.starts_with("GET") && *time_ms == T0_MS + 1000 && log_group == "/app/web")
     );
     let control = decode::decode(&ev.records[1].kinesis.data.0, "/app/web", Limits::default());
     assert_eq!(control, Ok(Decoded::Control));
@@ -200,7 +200,7 @@ proptest! {
             panic!("not decoded");
         };
         let back: Vec<(i64, String)> = units.into_iter().map(|u| match u.body {
-            Body::Log { message, time_ms } => (time_ms, message),
+            Body::Log { message, time_ms, .. } => (time_ms, message),
             other => panic!("{other:?}"),
         }).collect();
         let want: Vec<(i64, String)> = events.clone();

@@ -143,6 +143,13 @@ fn cloudwatch_logs_events_become_records() {
     assert_eq!(num(log_item.get("log_lines")), 1.0);
     let lines = archive.lines("raw/");
     assert!(lines.iter().any(|l| l["message"] == "GET /health 200 3ms"));
+    // The log group is archived with each log line: recovery keys it the same way.
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["message"].is_string())
+            .all(|l| l["logGroup"] == "/app/web")
+    );
 }
 
 #[test]

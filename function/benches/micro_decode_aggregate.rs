@@ -1,7 +1,9 @@
-//! Decode + extract + aggregate throughput on a realistic mix (peak memory: `memory.rs`).
+//! Micro-benchmark (not the handler's path): decode + extract + `aggregate::aggregate`
+//! throughput on a realistic mix (peak memory: `micro_memory.rs`; the production path is
+//! `process.rs`).
 //!
 //! 70 % IoT readings, 30 % clickstream events in the seed's shapes (RFC 3339 timestamps),
-//! ~90-byte JSON records. `cargo bench -p function --bench decode_aggregate`.
+//! ~90-byte JSON records. `cargo bench -p function --bench micro_decode_aggregate`.
 
 use std::hint::black_box;
 

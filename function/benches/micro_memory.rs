@@ -1,5 +1,5 @@
-//! Peak heap of decode + extract + aggregate for one 100-record batch (counting allocator).
-//! `cargo bench -p function --bench memory`.
+//! Micro-benchmark (not the handler's path): peak heap of decode + extract + aggregate for
+//! one batch (counting allocator). `cargo bench -p function --bench micro_memory`.
 
 use std::hint::black_box;
 
