@@ -10,6 +10,8 @@
 //! * [`archive`]: the archive bucket read back for recovery.
 //! * [`failure`]: given-up batches kept in S3 (Lambda's on-failure record layout).
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
+//! * [`cost`]: what the pipeline costs at list prices, from request counts of the
+//!   production path.
 //! * [`stack`]: `up` — all of the above.
 //! * [`state`]: the state file other commands read; one running `up` per stack name.
 
@@ -17,6 +19,7 @@ pub mod archive;
 pub mod bench;
 pub mod cli;
 pub mod clients;
+pub mod cost;
 pub mod deploy;
 pub mod emulator;
 pub mod error;

@@ -110,7 +110,7 @@ pub fn known_stacks(root: &Path) -> Vec<String> {
 }
 
 /// `Pulumi.<stack>.yaml`, or an error listing the stacks that exist.
-fn load_stack_file(root: &Path, stack: &str) -> Result<r#gen::StackFile, Error> {
+pub fn load_stack_file(root: &Path, stack: &str) -> Result<r#gen::StackFile, Error> {
     let path = root.join(format!("Pulumi.{stack}.yaml"));
     if !path.exists() {
         return Err(Error::UnknownStack {

@@ -1,6 +1,7 @@
 //! The `local` command line: `up`, `send`, `status`, `watch`, `query`, `rejected`, `logs`,
 //! `redrive`, `bench`. Every argument is checked here, at the edge.
 
+mod cost_view;
 mod times;
 mod view;
 
@@ -118,6 +119,31 @@ pub enum Cmd {
         /// The previous run's logs (kept when `up` starts again).
         #[arg(long)]
         previous: bool,
+    },
+    /// What the stack costs at AWS list prices (us-east-1), per million records and per
+    /// month at a rate: the stack's settings next to cheaper alternatives. Request counts
+    /// come from running the traffic through the function's own code over stores that bill
+    /// like S3 and DynamoDB; no stack needs to run.
+    Cost {
+        /// Records per second.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        rate: u32,
+        /// Distinct entities (sensors, users) the records spread over.
+        #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        entities: u32,
+        /// Seconds of traffic to simulate (more: steadier counts, slower).
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(10..=3600))]
+        seconds: u32,
+        /// Assumed billed milliseconds of an invocation besides per-record work (S3 and
+        /// DynamoDB round trips; not measurable without AWS).
+        #[arg(long, default_value_t = 40.0)]
+        invocation_ms: f64,
+        /// Assumed billed milliseconds per record.
+        #[arg(long, default_value_t = 0.02)]
+        record_ms: f64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
     },
     /// Re-process the batches kept in the failed-batches bucket.
     Redrive,
@@ -275,6 +301,30 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Rejected { limit, json } => view::rejected(&target, limit as usize, json).await,
         Cmd::Logs { lines, previous } => view::logs(&target, lines as usize, previous),
+        Cmd::Cost {
+            rate,
+            entities,
+            seconds,
+            invocation_ms,
+            record_ms,
+            json,
+        } => {
+            if !(0.0..=900_000.0).contains(&invocation_ms) || !(0.0..=1_000.0).contains(&record_ms)
+            {
+                return Err(Error::Usage(
+                    "--invocation-ms must be 0..=900000 and --record-ms 0..=1000".into(),
+                ));
+            }
+            let settings = crate::stack::load_stack_file(&repo_root(), &target.stack)?.settings;
+            let traffic = cost_view::Traffic {
+                rate,
+                entities,
+                seconds,
+                invocation_ms,
+                record_ms,
+            };
+            cost_view::run(&target.stack, &settings, traffic, json).await
+        }
         Cmd::Bench { rates, secs } => {
             if let Some(bad) = rates.iter().find(|r| !(1..=100_000).contains(*r)) {
                 return Err(Error::Usage(format!(

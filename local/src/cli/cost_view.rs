@@ -1,0 +1,122 @@
+//! `cost`: the stack's settings priced next to cheaper alternatives.
+
+use r#gen::settings::{Architecture, Settings, TransitionMinimumSize};
+
+use crate::cost::usage::{self, Workload};
+use crate::cost::{self, Estimate, Prices, Profile};
+use crate::error::Error;
+
+/// The traffic and the assumptions a `cost` run prices.
+#[derive(Debug, Clone, Copy)]
+pub struct Traffic {
+    pub rate: u32,
+    pub entities: u32,
+    pub seconds: u32,
+    pub invocation_ms: f64,
+    pub record_ms: f64,
+}
+
+/// The stack's settings as a priced profile.
+fn profile(s: &Settings, t: Traffic) -> Profile {
+    Profile {
+        workload: Workload {
+            rate: t.rate,
+            entities: t.entities,
+            seconds: t.seconds,
+            shards: s.shard_count.get(),
+            parallelization: s.parallelization_factor.get(),
+            batch_size: s.batch_size.get(),
+            batching_window_secs: s.batching_window_seconds.get(),
+            window_secs: s.window_seconds.get(),
+        },
+        memory_mb: s.lambda_memory_mb.get(),
+        architecture: s.lambda_architecture,
+        invocation_base_ms: t.invocation_ms,
+        invocation_per_record_ms: t.record_ms,
+        glacier_days: s.archive_glacier_days.get(),
+        deep_archive_days: s.archive_deep_archive_days.get(),
+        transition_minimum_size: s.archive_transition_minimum_size,
+    }
+}
+
+/// The alternatives shown next to the stack's own settings, with the config that sets them.
+fn alternatives(base: Profile) -> Vec<(String, Profile)> {
+    let mut bigger = base;
+    bigger.workload.batch_size = 1_000;
+    bigger.workload.batching_window_secs = 30;
+    let mut graviton = bigger;
+    graviton.architecture = Architecture::Arm64;
+    let mut small_stay = base;
+    small_stay.transition_minimum_size = TransitionMinimumSize::AllStorageClasses128K;
+    let mut cheapest = graviton;
+    cheapest.transition_minimum_size = TransitionMinimumSize::AllStorageClasses128K;
+    vec![
+        (
+            "archiveTransitionMinimumSize all_storage_classes_128K".to_owned(),
+            small_stay,
+        ),
+        (
+            "batchSize 1000, batchingWindowSeconds 30".to_owned(),
+            bigger,
+        ),
+        (
+            "batchSize 1000, batchingWindowSeconds 30, lambdaArchitecture arm64".to_owned(),
+            graviton,
+        ),
+        (
+            "all three: batchSize 1000, batchingWindowSeconds 30, arm64, \
+             all_storage_classes_128K"
+                .to_owned(),
+            cheapest,
+        ),
+    ]
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    profile: String,
+    estimate: Estimate,
+}
+
+/// Prices the stack and its alternatives; prints a table per profile (or JSON).
+pub async fn run(
+    stack: &str,
+    settings: &Settings,
+    traffic: Traffic,
+    json: bool,
+) -> Result<(), Error> {
+    let prices = Prices::us_east_1()?;
+    let base = profile(settings, traffic);
+    let mut profiles = vec![(format!("stack {stack} as configured"), base)];
+    profiles.extend(alternatives(base));
+    let mut rows = Vec::new();
+    for (name, p) in profiles {
+        let used = usage::simulate(&p.workload).await?;
+        rows.push(Row {
+            profile: name,
+            estimate: cost::estimate(&prices, &p, &used),
+        });
+    }
+    if json {
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| Error::Runtime(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!(
+        "{} list prices as of {} ({}); {} records/s over {} entities, {} s simulated;\n\
+         assumed {} ms + {} ms/record billed per invocation\n",
+        prices.region,
+        prices.as_of,
+        prices.currency,
+        traffic.rate,
+        traffic.entities,
+        traffic.seconds,
+        traffic.invocation_ms,
+        traffic.record_ms
+    );
+    for r in &rows {
+        println!("{}", cost::render(&r.profile, &r.estimate));
+    }
+    Ok(())
+}
