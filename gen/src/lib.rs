@@ -1,7 +1,8 @@
 //! Typed model of the real-time processing stack; renders the Pulumi YAML program.
 //!
 //! * [`program`] mirrors the Pulumi YAML document (config, variables, resources, outputs).
-//! * [`expr`] is the one place `${…}` interpolations and `fn::` built-ins are written.
+//! * [`expr`] is the one place `${…}` interpolations and `fn::` built-ins are written;
+//!   [`eval`] the one place they are read (schema check, local deploy).
 //! * [`settings`] is the typed per-stack configuration (dev/prod); invalid values do not parse.
 //! * [`stack_file`] reads `Pulumi.<stack>.yaml` as the Pulumi CLI writes it.
 //! * [`iam`] holds typed IAM policy documents.
@@ -10,6 +11,7 @@
 //! * [`render`] turns the program into the committed `Pulumi.yaml` text.
 
 pub mod error;
+pub mod eval;
 pub mod expr;
 pub mod iam;
 pub mod names;

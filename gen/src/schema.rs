@@ -207,7 +207,7 @@ impl Validator<'_> {
                 }
             }
             for dep in &res.options.depends_on {
-                let ok = strip_interp(dep).is_some_and(|r| program.resources.contains_key(r));
+                let ok = crate::eval::whole(dep).is_some_and(|r| program.resources.contains_key(r));
                 if !ok {
                     self.findings.push(format!(
                         "{path}.options.dependsOn: {dep} is not a resource of the program"
@@ -343,7 +343,7 @@ impl Validator<'_> {
 
     /// Replaces a whole-value `${configKey}` by the stack's value, when checking a stack.
     fn substitute(&mut self, value: &Value) -> Option<Value> {
-        let key = strip_interp(value.as_str()?)?;
+        let key = crate::eval::whole(value.as_str()?)?;
         let v = self.config?.get(key)?.clone();
         self.used.insert(key.to_owned());
         Some(v)
@@ -353,10 +353,10 @@ impl Validator<'_> {
     fn expr_type(&mut self, path: &str, value: &Value) -> Option<Ty> {
         match value {
             Value::String(s) => {
-                if let Some(r) = strip_interp(s) {
+                if let Some(r) = crate::eval::whole(s) {
                     return self.reference(path, r);
                 }
-                for r in interpolations(s) {
+                for r in crate::eval::references(s) {
                     let t = self.reference(path, r)?;
                     if matches!(t, Ty::Array(_) | Ty::Object | Ty::Archive) {
                         self.findings
@@ -557,17 +557,4 @@ fn is_expression(value: &Value) -> bool {
         Value::Object(m) => m.len() == 1 && m.keys().all(|k| k.starts_with("fn::")),
         _ => false,
     }
-}
-
-/// `${x}` → `x` when the whole string is one interpolation.
-fn strip_interp(s: &str) -> Option<&str> {
-    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
-    (!inner.contains("${") && !inner.contains('}')).then_some(inner)
-}
-
-/// Every `x` of `…${x}…` in a string.
-fn interpolations(s: &str) -> impl Iterator<Item = &str> {
-    s.split("${")
-        .skip(1)
-        .filter_map(|part| part.split_once('}').map(|(r, _)| r))
 }

@@ -357,7 +357,8 @@ fn outputs_are_the_documented_ones() {
             "MetricsTableName",
             "ProcessorFunctionName",
             "AlertTopicArn",
-            "FailedBatchesBucketName"
+            "FailedBatchesBucketName",
+            "DashboardName"
         ]
     );
 }

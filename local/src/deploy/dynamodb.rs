@@ -1,0 +1,133 @@
+//! The metrics table: keys, billing mode, TTL, point-in-time recovery, encryption.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    ScalarAttributeType, SseSpecification, TimeToLiveSpecification,
+};
+use serde_json::{Map, Value};
+
+use crate::clients::Clients;
+use crate::error::Error;
+use serde::Deserialize;
+
+use super::outputs;
+use super::props;
+
+/// Creates one `aws:dynamodb:*` resource; returns its outputs.
+pub(super) async fn create(
+    c: &Clients,
+    name: &str,
+    ty: &str,
+    p: &Map<String, Value>,
+) -> Result<Map<String, Value>, Error> {
+    Ok(match ty {
+        "aws:dynamodb:Table" => create_table(c, name, p).await?,
+        other => return Err(super::unsupported(name, other)),
+    })
+}
+
+async fn create_table(
+    c: &Clients,
+    name: &str,
+    p: &Map<String, Value>,
+) -> Result<Map<String, Value>, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct T {
+        name: String,
+        hash_key: String,
+        range_key: String,
+        attributes: Vec<A>,
+        ttl: Ttl,
+        point_in_time_recovery: Enabled,
+        server_side_encryption: Enabled,
+        deletion_protection_enabled: bool,
+    }
+    #[derive(Deserialize)]
+    struct A {
+        name: String,
+        #[serde(rename = "type")]
+        ty: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Ttl {
+        attribute_name: String,
+        enabled: bool,
+    }
+    #[derive(Deserialize)]
+    struct Enabled {
+        enabled: bool,
+    }
+    let t: T = props(name, p)?;
+    let err = Error::aws::<aws_sdk_dynamodb::error::BuildError>("dynamodb:CreateTable");
+    let key = |n: &str, k: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(k)
+            .build()
+    };
+    let mut req = c
+        .dynamodb
+        .create_table()
+        .table_name(&t.name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(&t.hash_key, KeyType::Hash).map_err(err)?)
+        .key_schema(key(&t.range_key, KeyType::Range).map_err(Error::aws("dynamodb:CreateTable"))?)
+        .sse_specification(
+            SseSpecification::builder()
+                .enabled(t.server_side_encryption.enabled)
+                .build(),
+        )
+        .deletion_protection_enabled(t.deletion_protection_enabled);
+    for a in &t.attributes {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&a.name)
+                .attribute_type(ScalarAttributeType::from(a.ty.as_str()))
+                .build()
+                .map_err(Error::aws("dynamodb:CreateTable"))?,
+        );
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(Error::aws("dynamodb:CreateTable"))?;
+    let arn = out
+        .table_description()
+        .and_then(|d| d.table_arn())
+        .unwrap_or_default()
+        .to_owned();
+    c.dynamodb
+        .update_time_to_live()
+        .table_name(&t.name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(&t.ttl.attribute_name)
+                .enabled(t.ttl.enabled)
+                .build()
+                .map_err(Error::aws("dynamodb:UpdateTimeToLive"))?,
+        )
+        .send()
+        .await
+        .map_err(Error::aws("dynamodb:UpdateTimeToLive"))?;
+    if t.point_in_time_recovery.enabled {
+        c.dynamodb
+            .update_continuous_backups()
+            .table_name(&t.name)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(true)
+                    .build()
+                    .map_err(Error::aws("dynamodb:UpdateContinuousBackups"))?,
+            )
+            .send()
+            .await
+            .map_err(Error::aws("dynamodb:UpdateContinuousBackups"))?;
+    }
+    Ok(outputs(&[
+        ("id", t.name.clone()),
+        ("name", t.name),
+        ("arn", arn),
+    ]))
+}
