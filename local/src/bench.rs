@@ -22,6 +22,8 @@ pub struct Row {
     pub throughput: f64,
     pub retried_entries: u64,
     pub latency_p50: f64,
+    /// Nearest-rank 99th percentile of the probes (one per second).
+    pub latency_p99: f64,
     pub latency_max: f64,
 }
 
@@ -46,8 +48,17 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
         .send()
         .await
         .map_err(Error::aws("kinesis:PutRecord"))?;
-    let window =
-        function::store::window_label(function::aggregate::window_start(t / 1000 * 1000, 60));
+    let window_secs = s
+        .deployed
+        .function
+        .env
+        .get(function::config::WINDOW_SECONDS)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(60);
+    let window = function::store::window_label(function::aggregate::window_start(
+        t / 1000 * 1000,
+        window_secs,
+    ));
     loop {
         let got = s
             .clients
@@ -110,6 +121,7 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
             throughput: n as f64 / total,
             retried_entries: report.retried_entries,
             latency_p50: latencies[latencies.len() / 2],
+            latency_p99: latencies[(latencies.len() * 99).div_ceil(100).saturating_sub(1)],
             latency_max: latencies.last().copied().unwrap_or_default(),
         });
     }
@@ -119,12 +131,12 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
 /// A Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| offered rec/s | records | send s | drain after send s | end-to-end rec/s | PutRecords entries retried | visible p50 s | visible max s |\n|---|---|---|---|---|---|---|---|\n",
+        "| offered rec/s | records | send s | drain after send s | end-to-end rec/s | PutRecords entries retried | visible p50 s | visible p99 s | visible max s |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {:.2} |",
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {:.2} | {:.2} |",
             r.offered,
             r.records,
             r.send_secs,
@@ -132,6 +144,7 @@ pub fn table(rows: &[Row]) -> String {
             r.throughput,
             r.retried_entries,
             r.latency_p50,
+            r.latency_p99,
             r.latency_max
         );
     }
