@@ -25,6 +25,13 @@ async fn main() -> std::process::ExitCode {
                 }
                 source = s.source();
             }
+            if text.contains("Connection refused") || text.contains("dispatch failure") {
+                // An SDK transport message alone says nothing about what to do.
+                text.push_str(
+                    "\n  (the emulator did not answer: has the stack stopped? \
+                     `cargo run -p local -- status` says)",
+                );
+            }
             eprintln!("error: {text}");
             std::process::ExitCode::FAILURE
         }

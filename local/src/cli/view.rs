@@ -158,6 +158,10 @@ pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
         let r = report(target).await?;
         screen.show(status::render(&r), "\n(Ctrl-C stops watching)\n");
         if !stop.tick(every).await {
+            eprintln!(
+                "stopped watching '{}': {} records done, {} rejected",
+                target.stack, r.mapping.records_done, r.function.rejected
+            );
             return Ok(());
         }
     }
