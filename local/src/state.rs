@@ -57,7 +57,7 @@ fn owner(dir: &Path) -> Option<u32> {
 }
 
 /// Makes this process the owner of the stack's state folder, or refuses when another live
-/// `up` owns it. Returns the previous run's logs folder to keep, if any.
+/// `up` owns it; the previous run's function logs move to `logs.previous/`.
 pub fn claim(dir: &Path, stack: &str) -> Result<(), Error> {
     if let Some(pid) = owner(dir).filter(|p| *p != std::process::id() && alive(*p)) {
         let endpoint = StateFile::read(dir)

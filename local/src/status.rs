@@ -163,28 +163,118 @@ pub struct FunctionTotals {
 /// Sums the "batch processed" lines of the function's logs in `logs` (retried batches are
 /// summed each time they ran).
 pub fn function_totals(logs: &std::path::Path) -> FunctionTotals {
-    let mut t = FunctionTotals::default();
-    for entry in std::fs::read_dir(logs).into_iter().flatten().flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+    LogTally::default().update(logs)
+}
+
+/// [`function_totals`] kept up to date by reading only what the logs gained since the last
+/// look (a live view reads them every few seconds for hours).
+#[derive(Debug, Default)]
+pub struct LogTally {
+    /// Bytes of each file already summed (up to its last complete line).
+    read: BTreeMap<std::path::PathBuf, u64>,
+    totals: FunctionTotals,
+}
+
+impl LogTally {
+    /// Adds the lines written since the last call; returns the totals.
+    pub fn update(&mut self, logs: &std::path::Path) -> FunctionTotals {
+        use std::io::{Read, Seek, SeekFrom};
+        for entry in std::fs::read_dir(logs).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let offset = self.read.get(&path).copied().unwrap_or(0);
+            let Ok(mut file) = std::fs::File::open(&path) else {
                 continue;
             };
-            if v["message"] != "batch processed" {
+            if file.metadata().is_ok_and(|m| m.len() < offset) {
+                // A new run replaced the logs: start over.
+                *self = Self::default();
+                return self.update(logs);
+            }
+            let mut text = String::new();
+            if file.seek(SeekFrom::Start(offset)).is_err()
+                || file.read_to_string(&mut text).is_err()
+            {
                 continue;
             }
-            let n = |k: &str| v[k].as_u64().unwrap_or_default();
-            t.batches += 1;
-            t.counted += n("counted");
-            t.rejected += n("rejected");
-            t.duplicates += n("duplicates");
-            t.time_fallbacks += n("time_fallbacks");
-            t.id_fallbacks += n("id_fallbacks");
+            // A line still being written is left for the next look.
+            let complete = text.rfind('\n').map_or(0, |i| i + 1);
+            for line in text[..complete].lines() {
+                self.add(line);
+            }
+            self.read.insert(path, offset + complete as u64);
         }
+        self.totals
     }
-    t
+
+    fn add(&mut self, line: &str) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            return;
+        };
+        if v["message"] != "batch processed" {
+            return;
+        }
+        let n = |k: &str| v[k].as_u64().unwrap_or_default();
+        let t = &mut self.totals;
+        t.batches += 1;
+        t.counted += n("counted");
+        t.rejected += n("rejected");
+        t.duplicates += n("duplicates");
+        t.time_fallbacks += n("time_fallbacks");
+        t.id_fallbacks += n("id_fallbacks");
+    }
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use super::*;
+
+    #[test]
+    fn only_new_complete_lines_are_added() {
+        let dir = std::env::temp_dir().join(format!("tally-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("lane0.log");
+        let line = |n: u64| {
+            format!("{{\"message\":\"batch processed\",\"counted\":{n},\"rejected\":1}}\n")
+        };
+        std::fs::write(
+            &file,
+            format!(
+                "{}{}not json\n{{\"message\":\"other\"}}\n",
+                line(3),
+                line(4)
+            ),
+        )
+        .expect("write");
+        let mut tally = LogTally::default();
+        assert_eq!(tally.update(&dir).counted, 7);
+        // A half-written line waits; once complete it counts once.
+        let half = line(5);
+        let (a, b) = half.split_at(10);
+        std::fs::write(
+            &file,
+            format!(
+                "{}{}not json\n{{\"message\":\"other\"}}\n{a}",
+                line(3),
+                line(4)
+            ),
+        )
+        .expect("write");
+        assert_eq!(tally.update(&dir).counted, 7);
+        std::fs::write(
+            &file,
+            format!(
+                "{}{}not json\n{{\"message\":\"other\"}}\n{a}{b}",
+                line(3),
+                line(4)
+            ),
+        )
+        .expect("write");
+        let t = tally.update(&dir);
+        assert_eq!((t.counted, t.rejected, t.batches), (12, 3, 3));
+        assert_eq!(function_totals(&dir), t);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// One aggregate as `status --json` and `query --json` print it.

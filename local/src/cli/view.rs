@@ -102,13 +102,14 @@ pub async fn up(
     }
     let mut screen = Screen::new();
     let mut stop = Stop::new()?;
+    let mut tally = status::LogTally::default();
     let footer = "\n(Ctrl-C stops the stack; `cargo run -p local -- send` adds data)\n";
     loop {
         let counters = local.counters();
         if let Ok(t) = serde_json::to_string(&counters) {
             let _ = write_atomic(&local.state_dir.join("counters.json"), &t);
         }
-        let totals = status::function_totals(&local.state_dir.join("logs"));
+        let totals = tally.update(&local.state_dir.join("logs"));
         let report = status::report(&local.clients, &local.deployed, counters, totals).await?;
         screen.show(status::render(&report), footer);
         if exit && counters.records_done >= demo {
@@ -127,9 +128,9 @@ pub async fn up(
     Ok(())
 }
 
-async fn report(target: &Target) -> Result<Report, Error> {
+async fn report(target: &Target, tally: &mut status::LogTally) -> Result<Report, Error> {
     let (c, s) = target.connect().await?;
-    let totals = status::function_totals(&target.dir.join("logs"));
+    let totals = tally.update(&target.dir.join("logs"));
     status::report(&c, &s.deployed, saved_counters(&target.dir), totals).await
 }
 
@@ -141,7 +142,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
 
 /// `status`.
 pub async fn status(target: &Target, as_json: bool) -> Result<(), Error> {
-    let r = report(target).await?;
+    let r = report(target, &mut status::LogTally::default()).await?;
     if as_json {
         json(&r)
     } else {
@@ -154,8 +155,9 @@ pub async fn status(target: &Target, as_json: bool) -> Result<(), Error> {
 pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
     let mut screen = Screen::new();
     let mut stop = Stop::new()?;
+    let mut tally = status::LogTally::default();
     loop {
-        let r = report(target).await?;
+        let r = report(target, &mut tally).await?;
         screen.show(status::render(&r), "\n(Ctrl-C stops watching)\n");
         if !stop.tick(every).await {
             eprintln!(
