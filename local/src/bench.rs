@@ -9,6 +9,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use function::store::attr;
 
 use crate::error::Error;
+use crate::esm::now_ms;
 use crate::producer;
 use crate::stack::LocalStack;
 
@@ -25,13 +26,6 @@ pub struct Row {
     /// Nearest-rank 99th percentile of the probes (one per second).
     pub latency_p99: f64,
     pub latency_max: f64,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 /// Sends one probe record and waits until its aggregate item is readable.
