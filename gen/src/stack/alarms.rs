@@ -1,0 +1,139 @@
+//! The alarms: errors, throttles, iterator age and rejected records, each telling the topic.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::names::*;
+use super::*;
+use crate::Error;
+use crate::expr::{Input, cfg, out, stack};
+use crate::program::Resource;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Alarm {
+    name: String,
+    alarm_description: &'static str,
+    namespace: String,
+    metric_name: &'static str,
+    dimensions: IndexMap<&'static str, String>,
+    statistic: &'static str,
+    period: i64,
+    evaluation_periods: i64,
+    datapoints_to_alarm: i64,
+    threshold: Input<f64>,
+    comparison_operator: &'static str,
+    treat_missing_data: &'static str,
+    alarm_actions: Vec<String>,
+    ok_actions: Vec<String>,
+}
+
+/// What one alarm watches.
+struct AlarmSpec {
+    resource: &'static str,
+    suffix: &'static str,
+    description: &'static str,
+    namespace: String,
+    metric: &'static str,
+    /// `None` for the function's EMF metrics (published without dimensions).
+    dimension: Option<(&'static str, String)>,
+    statistic: &'static str,
+    periods: i64,
+    threshold: Input<f64>,
+    comparison: &'static str,
+    /// What a minute without data means for this metric (see ARCHITECTURE.md, Alarms).
+    missing: &'static str,
+}
+
+pub(super) fn alarms() -> Result<Group, Error> {
+    let function = ("FunctionName", out(FUNCTION, "name"));
+    let specs = [
+        AlarmSpec {
+            resource: ALARM_ERRORS,
+            suffix: "errors",
+            description: "Processor errors above the threshold in a minute",
+            namespace: "AWS/Lambda".into(),
+            metric: "Errors",
+            dimension: Some(function.clone()),
+            statistic: "Sum",
+            periods: 1,
+            threshold: cfg("errorAlarmThreshold"),
+            comparison: "GreaterThanThreshold",
+            // No invocations, no errors.
+            missing: "notBreaching",
+        },
+        AlarmSpec {
+            resource: ALARM_THROTTLES,
+            suffix: "throttles",
+            description: "Processor invocations throttled",
+            namespace: "AWS/Lambda".into(),
+            metric: "Throttles",
+            dimension: Some(function.clone()),
+            statistic: "Sum",
+            periods: 1,
+            threshold: Input::Lit(1.0),
+            comparison: "GreaterThanOrEqualToThreshold",
+            // No invocations attempted, none throttled.
+            missing: "notBreaching",
+        },
+        AlarmSpec {
+            resource: ALARM_ITERATOR_AGE,
+            suffix: "iterator-age",
+            description: "Processing lags the stream (IteratorAge) for 3 minutes",
+            namespace: "AWS/Lambda".into(),
+            metric: "IteratorAge",
+            dimension: Some(function),
+            statistic: "Maximum",
+            periods: 3,
+            threshold: cfg("iteratorAgeAlarmMs"),
+            comparison: "GreaterThanThreshold",
+            // An idle stream reports nothing; a lagging or stuck shard keeps reporting
+            // IteratorAge while Lambda retries it.
+            missing: "notBreaching",
+        },
+        AlarmSpec {
+            resource: ALARM_REJECTED,
+            suffix: "rejected-records",
+            description: "Records quarantined under rejected/ above the threshold in a minute \
+                          (producers sending data the pipeline cannot count)",
+            namespace: metrics_namespace(),
+            metric: "RecordsRejected",
+            dimension: None,
+            statistic: "Sum",
+            periods: 1,
+            threshold: cfg("rejectedRecordsAlarmThreshold"),
+            comparison: "GreaterThanThreshold",
+            // The function publishes the metric once per batch: no batch, no rejections.
+            missing: "notBreaching",
+        },
+    ];
+    specs
+        .into_iter()
+        .map(|s| {
+            let alarm = Alarm {
+                name: format!(
+                    "{}-{}",
+                    physical_name(base_names::FUNCTION, &stack()),
+                    s.suffix
+                ),
+                alarm_description: s.description,
+                namespace: s.namespace,
+                metric_name: s.metric,
+                dimensions: s.dimension.into_iter().collect(),
+                statistic: s.statistic,
+                period: 60,
+                evaluation_periods: s.periods,
+                datapoints_to_alarm: s.periods,
+                threshold: s.threshold,
+                comparison_operator: s.comparison,
+                treat_missing_data: s.missing,
+                alarm_actions: vec![out(TOPIC, "arn")],
+                ok_actions: vec![out(TOPIC, "arn")],
+            };
+            Ok(named(
+                s.resource,
+                Resource::new("aws:cloudwatch:MetricAlarm", &alarm)?,
+            ))
+        })
+        .collect()
+}
