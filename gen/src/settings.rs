@@ -196,6 +196,34 @@ impl Architecture {
     }
 }
 
+/// How a machine of the other architecture runs this one's glibc binaries: qemu-user with
+/// the target's loader and glibc from Debian's cross packages (qemu's `-L` sysroot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Emulation {
+    pub qemu: &'static str,
+    pub sysroot: &'static str,
+    /// The Debian packages that provide both.
+    pub packages: [&'static str; 2],
+}
+
+impl Architecture {
+    /// The emulation that runs this architecture's binaries elsewhere.
+    pub fn emulation(self) -> Emulation {
+        match self {
+            Self::Arm64 => Emulation {
+                qemu: "/usr/bin/qemu-aarch64",
+                sysroot: "/usr/aarch64-linux-gnu",
+                packages: ["qemu-user", "libc6-arm64-cross"],
+            },
+            Self::X86_64 => Emulation {
+                qemu: "/usr/bin/qemu-x86_64",
+                sysroot: "/usr/x86_64-linux-gnu",
+                packages: ["qemu-user", "libc6-amd64-cross"],
+            },
+        }
+    }
+}
+
 impl std::str::FromStr for Architecture {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

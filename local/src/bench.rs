@@ -42,13 +42,7 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
         .send()
         .await
         .map_err(Error::aws("kinesis:PutRecord"))?;
-    let window_secs = s
-        .deployed
-        .function
-        .env
-        .get(function::config::WINDOW_SECONDS)
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(60);
+    let window_secs = s.deployed.window_secs()?;
     let window = function::store::window_label(function::aggregate::window_start(
         t / 1000 * 1000,
         window_secs,

@@ -49,31 +49,24 @@ impl std::fmt::Display for InvokeError {
     }
 }
 
-/// Where Debian's `libc6-arm64-cross` puts the aarch64 loader and glibc (qemu's `-L`).
-const AARCH64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
-
 /// The command that runs `bootstrap`: directly on its own architecture, else under
 /// qemu-user (how `cargo xtask ci` smoke-tests the arm64 build on an x86_64 machine).
 fn launcher(arch: Architecture, bootstrap: &Path) -> Result<Command, Error> {
     if Architecture::host() == Some(arch) {
         return Ok(Command::new(bootstrap));
     }
-    let (qemu, sysroot) = match arch {
-        Architecture::Arm64 => ("/usr/bin/qemu-aarch64", AARCH64_SYSROOT),
-        Architecture::X86_64 => ("/usr/bin/qemu-x86_64", "/usr/x86_64-linux-gnu"),
-    };
+    let r#gen::settings::Emulation {
+        qemu,
+        sysroot,
+        packages,
+    } = arch.emulation();
     if !Path::new(qemu).exists() || !Path::new(sysroot).exists() {
         return Err(Error::Runtime(format!(
             "the function is built for {} and this machine is {}: running it needs {qemu} and \
-             a glibc in {sysroot} (Debian: apt-get install qemu-user libc6-{}-cross), or \
-             `--arch {}`",
+             a glibc in {sysroot} (Debian: apt-get install {}), or `--arch {}`",
             arch.as_str(),
             std::env::consts::ARCH,
-            if arch == Architecture::Arm64 {
-                "arm64"
-            } else {
-                "amd64"
-            },
+            packages.join(" "),
             Architecture::host().map_or("x86_64", Architecture::as_str),
         )));
     }

@@ -9,10 +9,6 @@ use anyhow::{Context, Result, bail};
 
 /// Pinned so a clean checkout builds with the same linker as the numbers in BENCHMARKS.md.
 const ZIGBUILD: [&str; 2] = ["cargo-zigbuild==0.24.1", "ziglang==0.17.1"];
-/// Debian packages that run an aarch64 glibc binary on an x86_64 host.
-const QEMU_PACKAGES: [&str; 2] = ["qemu-user", "libc6-arm64-cross"];
-/// Where `libc6-arm64-cross` puts the aarch64 loader and libc (qemu's `-L`).
-pub const AARCH64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {cmd:?}");
@@ -58,8 +54,9 @@ pub fn zigbuild(root: &Path) -> Result<PathBuf> {
 
 /// `qemu-aarch64` and an aarch64 glibc, installed with apt when missing (CI runs as root).
 pub fn qemu() -> Result<PathBuf> {
-    let qemu = PathBuf::from("/usr/bin/qemu-aarch64");
-    if qemu.exists() && Path::new(AARCH64_SYSROOT).join("lib/libc.so.6").exists() {
+    let emulation = r#gen::settings::Architecture::Arm64.emulation();
+    let qemu = PathBuf::from(emulation.qemu);
+    if qemu.exists() && Path::new(emulation.sysroot).join("lib/libc.so.6").exists() {
         return Ok(qemu);
     }
     let apt = |args: &[&str]| {
@@ -71,13 +68,13 @@ pub fn qemu() -> Result<PathBuf> {
             .unwrap_or(false)
     };
     let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
-    install.extend(QEMU_PACKAGES);
+    install.extend(emulation.packages);
     let installed = apt(&install) || (apt(&["update", "-q"]) && apt(&install));
     if !installed {
         bail!(
             "cannot install {} with apt-get (needs root): install them to run the arm64 \
              bootstrap under emulation",
-            QEMU_PACKAGES.join(" ")
+            emulation.packages.join(" ")
         );
     }
     Ok(qemu)

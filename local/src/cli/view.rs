@@ -178,14 +178,8 @@ pub async fn query(
     as_json: bool,
 ) -> Result<(), Error> {
     let (c, s) = target.connect().await?;
-    let window = s
-        .deployed
-        .function
-        .env
-        .get(function::config::WINDOW_SECONDS)
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(60);
-    let (from, to) = times::window_range(from, to, window).map_err(Error::Usage)?;
+    let window = s.deployed.window_secs()?;
+    let (from, to) = times::window_range(from, to, i64::from(window)).map_err(Error::Usage)?;
     let items = status::query(
         &c,
         s.deployed.output("MetricsTableName"),

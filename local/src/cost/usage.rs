@@ -167,9 +167,9 @@ fn batches(w: &Workload) -> Vec<Batch> {
 /// Runs the workload through the processor; returns what it used.
 pub async fn simulate(w: &Workload) -> Result<Usage, Error> {
     let config = function::Config::from_vars(|k| match k {
-        "ARCHIVE_BUCKET" => Some("archive".into()),
-        "METRICS_TABLE" => Some("metrics".into()),
-        "WINDOW_SECONDS" => Some(w.window_secs.to_string()),
+        function::config::ARCHIVE_BUCKET => Some("archive".into()),
+        function::config::METRICS_TABLE => Some("metrics".into()),
+        function::config::WINDOW_SECONDS => Some(w.window_secs.to_string()),
         _ => None,
     })
     .map_err(|e| Error::Runtime(e.to_string()))?;

@@ -76,6 +76,14 @@ impl Deployed {
     pub fn output(&self, name: &str) -> &str {
         self.outputs.get(name).map_or("", String::as_str)
     }
+
+    /// The aggregation window in seconds, read from the function's environment by the
+    /// function's own configuration reader.
+    pub fn window_secs(&self) -> Result<u32, Error> {
+        function::Config::from_vars(|k| self.function.env.get(k).cloned())
+            .map(|c| c.window_secs)
+            .map_err(|e| Error::Runtime(format!("the deployed function's settings: {e}")))
+    }
 }
 
 /// Resolves `${…}` and `fn::` expressions of the program for one stack.
