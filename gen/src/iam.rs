@@ -1,7 +1,7 @@
 //! Typed IAM policy documents, rendered under `fn::toJSON` (never as JSON strings).
 
+use indexmap::IndexMap;
 use serde::Serialize;
-use serde_json::Value;
 
 /// `Allow` or `Deny`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,10 +36,15 @@ pub struct Statement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
     pub action: Vec<String>,
+    /// Absent from trust policies (an assume-role statement has no `Resource`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<Value>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub condition: Condition,
 }
+
+/// A `Condition` block: operator (`StringEquals`, `ArnLike`, `Bool`…) → key → value.
+pub type Condition = IndexMap<String, IndexMap<String, String>>;
 
 impl Statement {
     /// An `Allow` statement for an identity policy.
@@ -50,7 +55,7 @@ impl Statement {
             principal: None,
             action: actions.iter().map(|a| (*a).to_owned()).collect(),
             resource: resources,
-            condition: None,
+            condition: Condition::new(),
         }
     }
 
@@ -60,9 +65,12 @@ impl Statement {
         self
     }
 
-    /// Sets the condition block.
-    pub fn condition(mut self, c: Value) -> Self {
-        self.condition = Some(c);
+    /// Adds `operator: { key: value }` to the condition block.
+    pub fn when(mut self, operator: &str, key: &str, value: impl Into<String>) -> Self {
+        self.condition
+            .entry(operator.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value.into());
         self
     }
 }

@@ -5,11 +5,13 @@
 //!   [`eval`] the one place they are read (schema check, local deploy).
 //! * [`settings`] is the typed per-stack configuration (dev/prod); invalid values do not parse.
 //! * [`stack_file`] reads `Pulumi.<stack>.yaml` as the Pulumi CLI writes it.
+//! * [`aws`] types every resource's inputs (shared with the local stack, which deploys them).
 //! * [`iam`] holds typed IAM policy documents.
 //! * [`names`] checks every name a stack derives against its service's rules.
 //! * [`stack`] builds this stack's resources, one function per resource group.
 //! * [`render`] turns the program into the committed `Pulumi.yaml` text.
 
+pub mod aws;
 pub mod error;
 pub mod eval;
 pub mod expr;

@@ -79,15 +79,15 @@ impl ResourceOptions {
 }
 
 impl Resource {
-    /// A resource of type `ty` whose properties are the serialized typed `props`,
-    /// pinned to [`crate::AWS_PROVIDER_VERSION`].
-    pub fn new<P: Serialize>(ty: &str, props: &P) -> Result<Self, crate::Error> {
+    /// A resource whose properties are the serialized typed `props` (their type token
+    /// comes with them), pinned to [`crate::AWS_PROVIDER_VERSION`].
+    pub fn of<P: crate::aws::Properties>(props: &P) -> Result<Self, crate::Error> {
         let properties = match serde_json::to_value(props).map_err(crate::Error::Serialize)? {
             Value::Object(map) => map.into_iter().collect(),
             other => IndexMap::from([("value".to_owned(), other)]),
         };
         Ok(Self {
-            ty: ty.to_owned(),
+            ty: P::TYPE.to_owned(),
             properties,
             options: ResourceOptions {
                 depends_on: Vec::new(),

@@ -73,6 +73,33 @@ fn committed_file_parses_back_to_the_model() {
     }
 }
 
+/// Every resource of the committed file is read back losslessly by its typed properties —
+/// what the local stack deploys — so a property the types do not know, or one they
+/// renamed, fails here rather than in a deployment.
+#[test]
+fn every_committed_resource_reads_back_through_its_type() {
+    let text = std::fs::read_to_string(root().join("Pulumi.yaml")).expect("Pulumi.yaml");
+    let parsed: Program = yaml_serde::from_str(&text).expect("valid YAML program");
+    for (name, res) in &parsed.resources {
+        let props = Value::Object(res.properties.clone().into_iter().collect());
+        let back =
+            r#gen::aws::reparse(&res.ty, props.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            back, props,
+            "{name} ({}) changed on the way through its type",
+            res.ty
+        );
+    }
+    let mut renamed = resource(&parsed, names::STREAM).properties.clone();
+    let shards = renamed
+        .shift_remove("shardCount")
+        .expect("the stream has shardCount");
+    renamed.insert("shards".into(), shards);
+    let renamed = Value::Object(renamed.into_iter().collect());
+    assert!(r#gen::aws::reparse("aws:kinesis:Stream", renamed).is_err());
+    assert!(r#gen::aws::reparse("aws:kinesis:Nope", json!({})).is_err());
+}
+
 #[test]
 fn program_is_valid_against_the_provider_schema() {
     check_findings(&model(), None, true);

@@ -36,7 +36,7 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
     s.clients
         .kinesis
         .put_record()
-        .stream_name(s.deployed.output("DataStreamName"))
+        .stream_name(s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME))
         .partition_key(id)
         .data(Blob::new(data.to_string()))
         .send()
@@ -52,7 +52,7 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
             .clients
             .dynamodb
             .get_item()
-            .table_name(s.deployed.output("MetricsTableName"))
+            .table_name(s.deployed.output(r#gen::stack::outputs::METRICS_TABLE_NAME))
             .key(attr::PARTITION_KEY, AttributeValue::S(id.into()))
             .key(attr::SORT_KEY, AttributeValue::S(window.clone()))
             .send()
@@ -76,7 +76,10 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
         let before = s.counters().records_done;
         let samples = producer::samples(n, rate, now_ms(), 60);
         let started = Instant::now();
-        let stream = s.deployed.output("DataStreamName").to_owned();
+        let stream = s
+            .deployed
+            .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+            .to_owned();
         let clients = s.clients.clone();
         let sender =
             tokio::spawn(

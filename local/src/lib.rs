@@ -12,11 +12,14 @@
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
 //! * [`cost`]: what the pipeline costs at list prices, from request counts of the
 //!   production path.
+//! * [`build`]: the function `up` runs — the dev build sharing `local`'s dependencies, or the
+//!   release zip — with cargo's progress shown.
 //! * [`stack`]: `up` — all of the above.
 //! * [`state`]: the state file other commands read; one running `up` per stack name.
 
 pub mod archive;
 pub mod bench;
+pub mod build;
 pub mod cli;
 pub mod clients;
 pub mod cost;
@@ -31,8 +34,9 @@ pub mod stack;
 pub mod state;
 pub mod status;
 
+pub use build::Build;
 pub use error::Error;
-pub use stack::{LocalStack, Package, UpOptions};
+pub use stack::{LocalStack, UpOptions};
 
 /// The repository root (this crate lives in `<root>/local`).
 pub fn repo_root() -> std::path::PathBuf {

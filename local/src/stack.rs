@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::build::{self, Build};
 use crate::clients::{Clients, LOCAL_KEY};
 use crate::deploy::{self, Deployed};
 use crate::emulator::{self, Emulator};
@@ -16,22 +16,13 @@ use crate::esm;
 use crate::state::{StateFile, state_dir};
 use r#gen::settings::Architecture;
 
-/// How `up` gets the function artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Package {
-    /// Always run `cargo xtask package` (incremental: quick when nothing changed).
-    Always,
-    /// Only when `target/lambda/<arch>/bootstrap.zip` is missing (tests; CI packages first).
-    IfMissing,
-}
-
 /// Options of `up`.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
     pub root: PathBuf,
     pub stack: String,
     pub port: Option<u16>,
-    pub package: Package,
+    pub build: Build,
     pub progress: bool,
     /// Where state, logs and checkpoints go (default `<root>/.local/state/<stack>`).
     pub state_dir: Option<PathBuf>,
@@ -53,7 +44,7 @@ pub struct LocalStack {
 
 /// A spinner for a long step on a terminal; without one, the step as one plain line (so a
 /// CI log or a pipe still says what is happening).
-fn spinner(show: bool, msg: &str) -> ProgressBar {
+pub(crate) fn spinner(show: bool, msg: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
@@ -69,26 +60,6 @@ fn spinner(show: bool, msg: &str) -> ProgressBar {
     p.set_message(msg.to_owned());
     p.enable_steady_tick(Duration::from_millis(120));
     p
-}
-
-/// Runs `cargo xtask package`.
-async fn package(root: &Path, arch: Architecture) -> Result<(), Error> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = tokio::process::Command::new(&cargo)
-        .args(["xtask", "package", "--arch", arch.as_str()])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|e| Error::Build(format!("cannot run {cargo}: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(30).collect();
-        return Err(Error::Build(
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-        ));
-    }
-    Ok(())
 }
 
 /// The stacks this checkout has a `Pulumi.<stack>.yaml` for.
@@ -185,18 +156,7 @@ impl LocalStack {
         emulator::install(&o.root).await?;
         p.finish_and_clear();
 
-        let zip = o.root.join(r#gen::function_archive(arch));
-        if o.package == Package::Always || !zip.exists() {
-            let p = spinner(
-                o.progress,
-                &format!(
-                    "building and packaging the function (cargo xtask package --arch {})",
-                    arch.as_str()
-                ),
-            );
-            package(&o.root, arch).await?;
-            p.finish_and_clear();
-        }
+        let zip = build::function(&o.root, arch, o.build, o.progress).await?;
 
         let p = spinner(o.progress, "starting MiniStack");
         let log = state_dir.join("ministack.log");
@@ -209,7 +169,7 @@ impl LocalStack {
         let clients = Clients::local(&emulator.endpoint, &file.region).await;
         let p = spinner(o.progress, "creating the stack's resources");
         let deployed =
-            deploy::deploy(&clients, &program, &file.settings, &o.stack, &o.root).await?;
+            deploy::deploy(&clients, &program, &file.settings, &o.stack, &o.root, &zip).await?;
         p.finish_and_clear();
         let bootstrap = unpack(&deployed.function.archive, &state_dir.join("function"))?;
         let mut stack = Self {

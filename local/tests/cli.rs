@@ -53,7 +53,10 @@ fn commands_against_a_stack_that_never_ran_or_stopped_say_so() {
         fails_with(&o, "the local stack 'dev' is not running");
         fails_with(&o, "-- --stack dev up");
     }
-    let o = run(&dir, &["--stack", "nosuch", "up", "--skip-build"]);
+    let o = run(
+        &dir,
+        &["--stack", "nosuch", "up", "--release", "--skip-build"],
+    );
     fails_with(&o, "there is no stack 'nosuch'");
     fails_with(&o, "dev, prod");
     assert!(
@@ -96,7 +99,7 @@ impl Up {
     fn start(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).expect("state dir");
         let out = std::fs::File::create(dir.join("up.out")).expect("up.out");
-        let child = local(dir, &["up", "--demo", "0", "--skip-build"])
+        let child = local(dir, &["up", "--demo", "0", "--release", "--skip-build"])
             .stdout(out)
             .stderr(Stdio::null())
             .spawn()
@@ -175,7 +178,7 @@ fn a_running_stack_is_one_per_name_scriptable_and_shows_its_rejects() {
     let dir = state("running");
     let up = Up::start(&dir);
 
-    let second = run(&dir, &["up", "--skip-build"]);
+    let second = run(&dir, &["up", "--release", "--skip-build"]);
     fails_with(&second, "is already running (pid");
     fails_with(&second, "http://127.0.0.1:");
 

@@ -8,7 +8,8 @@ use r#gen::stack::{ARCHIVE_PREFIXES, actions, processor_environment, table_keys}
 
 #[test]
 fn the_lambda_environment_is_what_the_function_reads() {
-    let set: Vec<&str> = processor_environment().keys().copied().collect();
+    let env = processor_environment().expect("environment");
+    let set: Vec<&str> = env.keys().map(String::as_str).collect();
     for required in config::REQUIRED {
         assert!(set.contains(&required), "the stack does not set {required}");
     }
@@ -45,18 +46,16 @@ fn the_role_allows_the_calls_the_adapters_make() {
 fn the_rejected_records_alarm_watches_the_metric_the_function_publishes() {
     let program = r#gen::stack::program().expect("program");
     let alarm = &program.resources[r#gen::stack::names::ALARM_REJECTED];
-    assert_eq!(
-        alarm.properties["metricName"],
-        function::telemetry::REJECTED_METRIC
-    );
-    assert_eq!(
-        alarm.properties["namespace"],
-        r#gen::stack::metrics_namespace().as_str()
-    );
-    let env = processor_environment();
+    let alarm: r#gen::aws::cloudwatch::MetricAlarm = serde_json::from_value(
+        serde_json::Value::Object(alarm.properties.clone().into_iter().collect()),
+    )
+    .expect("a metric alarm");
+    assert_eq!(alarm.metric_name, function::telemetry::REJECTED_METRIC);
+    assert_eq!(alarm.namespace, r#gen::stack::metrics_namespace());
+    let env = processor_environment().expect("environment");
     assert_eq!(
         env[function::config::METRICS_NAMESPACE],
-        r#gen::stack::metrics_namespace().as_str()
+        r#gen::expr::Input::Lit(r#gen::stack::metrics_namespace())
     );
 }
 

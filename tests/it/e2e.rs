@@ -10,7 +10,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use local::producer::{self, Sample};
-use local::{LocalStack, Package, UpOptions, repo_root, status};
+use local::{Build, LocalStack, UpOptions, repo_root, status};
 use serde_json::Value;
 
 pub(crate) async fn up(stack: &str, test: &str) -> LocalStack {
@@ -35,7 +35,7 @@ pub(crate) async fn up_as(
         root: repo_root(),
         stack: stack.to_owned(),
         port: None,
-        package: Package::IfMissing,
+        build: Build::PACKAGED,
         progress: false,
         state_dir: Some(dir),
         architecture,
@@ -74,7 +74,9 @@ pub(crate) async fn wait_done(s: &LocalStack, n: u64) {
 /// Every archived line under `prefix`.
 async fn archive(s: &LocalStack, prefix: &str) -> Vec<Value> {
     let c = &s.clients;
-    let bucket = s.deployed.output("ArchiveBucketName");
+    let bucket = s
+        .deployed
+        .output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME);
     let list =
         c.s3.list_objects_v2()
             .bucket(bucket)
@@ -113,7 +115,8 @@ struct Expected {
 }
 
 /// What the table must hold, computed from the sent JSON independently of the function.
-fn oracle(samples: &[Sample]) -> BTreeMap<(String, String), Expected> {
+/// `window` is the deployed stack's aggregation window in seconds.
+fn oracle(samples: &[Sample], window: i64) -> BTreeMap<(String, String), Expected> {
     let mut out: BTreeMap<(String, String), Expected> = BTreeMap::new();
     for s in samples {
         let v: Value = serde_json::from_slice(&s.data).expect("sample json");
@@ -123,7 +126,7 @@ fn oracle(samples: &[Sample]) -> BTreeMap<(String, String), Expected> {
             .expect("id")
             .to_owned();
         let t = chrono_secs(v["timestamp"].as_str().expect("ts"));
-        let window = format_window(t - t.rem_euclid(60));
+        let window = format_window(t - t.rem_euclid(window));
         let e = out.entry((entity, window)).or_default();
         e.count += 1;
         for m in ["temperature", "humidity"] {
@@ -162,18 +165,22 @@ fn format_window(secs: i64) -> String {
 
 /// Every aggregate in the table (pages merged), by (entity, window).
 pub(crate) async fn aggregates(s: &LocalStack) -> BTreeMap<(String, String), status::Aggregate> {
-    status::scan(&s.clients, s.deployed.output("MetricsTableName"))
-        .await
-        .expect("scan")
-        .into_iter()
-        .map(|a| ((a.entity.clone(), a.window.clone()), a))
-        .collect()
+    status::scan(
+        &s.clients,
+        s.deployed.output(r#gen::stack::outputs::METRICS_TABLE_NAME),
+    )
+    .await
+    .expect("scan")
+    .into_iter()
+    .map(|a| ((a.entity.clone(), a.window.clone()), a))
+    .collect()
 }
 
 /// Asserts the table equals the oracle: counts, min, max exactly; sums to 1e-6.
 pub(crate) async fn assert_table(s: &LocalStack, samples: &[Sample]) {
     let got = aggregates(s).await;
-    let want = oracle(samples);
+    let window = s.deployed.window_secs().expect("the deployed window");
+    let want = oracle(samples, i64::from(window));
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
         want.keys().collect::<Vec<_>>()
@@ -212,7 +219,7 @@ async fn subscribe_inbox(s: &LocalStack, name: &str) -> String {
     s.clients
         .sns
         .subscribe()
-        .topic_arn(s.deployed.output("AlertTopicArn"))
+        .topic_arn(s.deployed.output(r#gen::stack::outputs::ALERT_TOPIC_ARN))
         .protocol("sqs")
         .endpoint(&arn)
         .send()
@@ -242,7 +249,7 @@ async fn inbox_has(s: &LocalStack, url: &str, needle: &str) -> bool {
 pub(crate) async fn send(s: &LocalStack, samples: &[Sample]) {
     producer::send(
         &s.clients,
-        s.deployed.output("DataStreamName"),
+        s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME),
         samples,
         0,
         None,
@@ -300,7 +307,7 @@ async fn records_across_both_shards_are_archived_once_and_aggregated_exactly() {
         .clients
         .cloudwatch
         .get_dashboard()
-        .dashboard_name(s.deployed.output("DashboardName"))
+        .dashboard_name(s.deployed.output(r#gen::stack::outputs::DASHBOARD_NAME))
         .send()
         .await
         .expect("the dashboard exists");
@@ -447,7 +454,7 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     s.clients
         .kinesis
         .delete_stream()
-        .stream_name(s.deployed.output("DataStreamName"))
+        .stream_name(s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME))
         .send()
         .await
         .expect("delete stream");

@@ -184,7 +184,7 @@ async fn a_function_killed_over_and_over_under_load_still_counts_exactly() {
     let samples = local::producer::samples(1500, 41, now_ms(), 60);
     local::producer::send(
         &s.clients,
-        s.deployed.output("DataStreamName"),
+        s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME),
         &samples,
         300,
         None,
@@ -221,7 +221,10 @@ async fn after_a_split_the_children_are_read() {
     let before = local::producer::samples(100, 51, now_ms(), 30);
     send(&s, &before).await;
     wait_done(&s, 100).await;
-    let stream = s.deployed.output("DataStreamName").to_owned();
+    let stream = s
+        .deployed
+        .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+        .to_owned();
     s.clients
         .kinesis
         .split_shard()

@@ -1,40 +1,11 @@
 //! Aggregation properties: order independence, split/merge equality, conservation.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use function::aggregate::{WindowAgg, WindowKey, aggregate, window_start};
-use function::extract::Observation;
 use proptest::prelude::*;
 
-use crate::support::T0_MS;
-
-fn arb_obs() -> impl Strategy<Value = Observation<'static>> {
-    (
-        prop::sample::select(vec!["a", "b", "c"]),
-        -200_000i64..400_000,
-        prop::collection::btree_map(
-            prop::sample::select(vec!["t", "h", "x.y"]),
-            -1000i32..1000,
-            0..3,
-        ),
-        prop::collection::vec(prop::sample::select(vec!["click", "view"]), 0..2),
-        any::<bool>(),
-    )
-        .prop_map(|(e, dt, m, ev, log)| Observation {
-            entity: Cow::Owned(e.to_owned()),
-            event_time_ms: T0_MS + dt,
-            time_fallback: false,
-            id_fallback: false,
-            // Quarter steps: exact in f64, so sums are exact in any order.
-            metrics: m
-                .into_iter()
-                .map(|(k, v)| (Cow::Owned(k.to_owned()), f64::from(v) / 4.0))
-                .collect(),
-            events: ev.into_iter().map(|e| Cow::Owned(e.to_owned())).collect(),
-            log_line: log,
-        })
-}
+use crate::arb::arb_obs;
 
 fn merged(parts: &[BTreeMap<WindowKey, WindowAgg>]) -> BTreeMap<WindowKey, WindowAgg> {
     let mut out: BTreeMap<WindowKey, WindowAgg> = BTreeMap::new();

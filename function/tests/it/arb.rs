@@ -1,7 +1,12 @@
-//! Proptest strategies shared by the function's properties.
+//! Every proptest strategy of the function's tests, in one place.
 
+use std::borrow::Cow;
+
+use function::extract::Observation;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+
+use crate::support::T0_MS;
 
 /// A sensor reading as a producer sends it.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +35,7 @@ impl Reading {
         let mut fields = Map::new();
         let mut group = Map::new();
         fields.insert("sensorId".into(), json!(self.id));
-        let t = crate::support::T0_MS / 1000 + self.second;
+        let t = T0_MS / 1000 + self.second;
         fields.insert("timestamp".into(), json!(t));
         for (i, v) in self.values.iter().enumerate() {
             match Self::name(i).strip_prefix("group.") {
@@ -96,4 +101,109 @@ pub fn arb_object_with_repeated_keys() -> impl Strategy<Value = String> {
 fn object_text(fields: &[(&str, String)]) -> String {
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
     format!("{{{}}}", body.join(","))
+}
+
+/// An observation as extraction makes it (quarter-step values: sums are exact in any order).
+pub fn arb_obs() -> impl Strategy<Value = Observation<'static>> {
+    (
+        prop::sample::select(vec!["a", "b", "c"]),
+        -200_000i64..400_000,
+        prop::collection::btree_map(
+            prop::sample::select(vec!["t", "h", "x.y"]),
+            -1000i32..1000,
+            0..3,
+        ),
+        prop::collection::vec(prop::sample::select(vec!["click", "view"]), 0..2),
+        any::<bool>(),
+    )
+        .prop_map(|(e, dt, m, ev, log)| Observation {
+            entity: Cow::Owned(e.to_owned()),
+            event_time_ms: T0_MS + dt,
+            time_fallback: false,
+            id_fallback: false,
+            // Quarter steps: exact in f64, so sums are exact in any order.
+            metrics: m
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.to_owned()), f64::from(v) / 4.0))
+                .collect(),
+            events: ev.into_iter().map(|e| Cow::Owned(e.to_owned())).collect(),
+            log_line: log,
+        })
+}
+
+pub fn arb_key() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9-]{1,20}"
+}
+
+/// An IoT reading or a clickstream event (70 % / 30 %), as a JSON value.
+pub fn arb_payload() -> impl Strategy<Value = serde_json::Value> {
+    let sensor = (0u8..4, -400i32..400, 0u8..100, 0i64..180).prop_map(|(s, t, h, dt)| {
+        json!({
+            "sensorId": format!("sensor-{s:03}"),
+            "temperature": f64::from(t) / 10.0,
+            "humidity": h,
+            "timestamp": crate::support::extract_time(T0_MS + dt * 1000),
+        })
+    });
+    let click = (
+        0u8..4,
+        prop::sample::select(vec!["page_view", "click", "add_to_cart"]),
+        0i64..180,
+    )
+        .prop_map(|(u, e, dt)| {
+            json!({
+                "userId": format!("user-{u}"),
+                "event": e,
+                "page": "/p",
+                "timestamp": (T0_MS + dt * 1000) / 1000,
+            })
+        });
+    prop_oneof![7 => sensor, 3 => click]
+}
+
+/// One user record: (entity, seconds after T0, reading).
+pub type User = (usize, i64, i64);
+/// A generated Kinesis record: (partition key, user records, kind: JSON / KPL / garbage).
+pub type GenRecord = (usize, Vec<User>, u8);
+
+/// A Kinesis record of the generated stream: plain JSON, KPL-aggregated, or garbage.
+pub fn arb_record() -> impl Strategy<Value = GenRecord> {
+    (
+        0usize..4,
+        prop::collection::vec((0usize..3, 0i64..150, -50i64..50), 1..4),
+        0u8..10,
+    )
+}
+
+pub fn arb_shard() -> impl Strategy<Value = Vec<GenRecord>> {
+    prop::collection::vec(arb_record(), 1..14)
+}
+
+#[derive(Debug, Clone)]
+pub enum Next {
+    Success,
+    Redeliver,
+    Partial(prop::sample::Index),
+    FailingTable,
+    FailingArchive,
+    Replay,
+    /// The batch fails (0: table down, 1: archive down, 2: one entity's item failing) and
+    /// Lambda gives up on it: its unprocessed records go to the failure destination.
+    GiveUp(u8),
+    /// The operator's recovery: the given-up records are invoked again, then recovered.
+    Redrive,
+}
+
+pub fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, usize)> {
+    let next = prop_oneof![
+        4 => Just(Next::Success),
+        2 => Just(Next::Redeliver),
+        2 => any::<prop::sample::Index>().prop_map(Next::Partial),
+        1 => Just(Next::FailingTable),
+        1 => Just(Next::FailingArchive),
+        1 => Just(Next::Replay),
+        2 => (0u8..3).prop_map(Next::GiveUp),
+        1 => Just(Next::Redrive),
+    ];
+    (any::<prop::sample::Index>(), 1usize..6, next, 0usize..3)
 }

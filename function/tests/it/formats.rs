@@ -6,7 +6,8 @@ use function::extract::ExtractError;
 use function::kpl;
 use proptest::prelude::*;
 
-use crate::support::{Expect, T0_MS, arb_payload, check, extract_default, fixture};
+use crate::arb::{arb_key, arb_payload};
+use crate::support::{Expect, T0_MS, check, extract_default, fixture};
 
 fn exp(
     entity: &str,
@@ -175,10 +176,6 @@ fn decompression_is_capped() {
         decode::decode(&gz, "k", Limits::default()),
         Ok(d) if d.units().len() == 1
     ));
-}
-
-fn arb_key() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9-]{1,20}"
 }
 
 proptest! {

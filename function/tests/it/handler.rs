@@ -209,7 +209,8 @@ fn handler_response_serializes_like_lambda_expects() {
 mod conservation {
     use proptest::prelude::*;
 
-    use crate::support::{In, SHARDS, T0_MS, arb_payload, block_on, event, processor, seq};
+    use crate::arb::arb_payload;
+    use crate::support::{In, SHARDS, T0_MS, block_on, event, processor, seq};
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]

@@ -20,54 +20,8 @@ use function::{kpl, recover};
 use proptest::prelude::*;
 use serde_json::json;
 
+use crate::arb::{GenRecord, Next, User, arb_shard, arb_step};
 use crate::support::{In, SHARDS, T0_MS, block_on, config, event, seq, totals};
-
-/// One user record: (entity, seconds after T0, reading).
-type User = (usize, i64, i64);
-/// A generated Kinesis record: (partition key, user records, kind: JSON / KPL / garbage).
-type GenRecord = (usize, Vec<User>, u8);
-
-/// A Kinesis record of the generated stream: plain JSON, KPL-aggregated, or garbage.
-fn arb_record() -> impl Strategy<Value = GenRecord> {
-    (
-        0usize..4,
-        prop::collection::vec((0usize..3, 0i64..150, -50i64..50), 1..4),
-        0u8..10,
-    )
-}
-
-fn arb_shard() -> impl Strategy<Value = Vec<GenRecord>> {
-    prop::collection::vec(arb_record(), 1..14)
-}
-
-#[derive(Debug, Clone)]
-enum Next {
-    Success,
-    Redeliver,
-    Partial(prop::sample::Index),
-    FailingTable,
-    FailingArchive,
-    Replay,
-    /// The batch fails (0: table down, 1: archive down, 2: one entity's item failing) and
-    /// Lambda gives up on it: its unprocessed records go to the failure destination.
-    GiveUp(u8),
-    /// The operator's recovery: the given-up records are invoked again, then recovered.
-    Redrive,
-}
-
-fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, usize)> {
-    let next = prop_oneof![
-        4 => Just(Next::Success),
-        2 => Just(Next::Redeliver),
-        2 => any::<prop::sample::Index>().prop_map(Next::Partial),
-        1 => Just(Next::FailingTable),
-        1 => Just(Next::FailingArchive),
-        1 => Just(Next::Replay),
-        2 => (0u8..3).prop_map(Next::GiveUp),
-        1 => Just(Next::Redrive),
-    ];
-    (any::<prop::sample::Index>(), 1usize..6, next, 0usize..3)
-}
 
 /// Builds the Kinesis records of one shard.
 fn shard_records(shard: usize, recs: &[GenRecord]) -> Vec<In> {

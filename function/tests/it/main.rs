@@ -1,7 +1,8 @@
-//! The function's tests: formats, extraction, aggregation, exactly-once, handler, requests.
+//! The function's tests: the batch core, formats, extraction, aggregation, exactly-once, handler, requests.
 
 mod aggregate;
 mod arb;
+mod batch;
 mod config;
 mod formats;
 mod handler;

@@ -1,4 +1,4 @@
-//! Shared builders, strategies and the `check` helpers used by examples and properties.
+//! Shared builders and the `check` helpers used by examples and properties (strategies: `arb`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +10,6 @@ use function::archive::MemoryArchive;
 use function::extract::{self, Envelope, Observation, Rules};
 use function::handler::Processor;
 use function::store::{MemoryTable, Totals};
-use proptest::prelude::*;
 use serde_json::json;
 
 pub const SHARDS: [&str; 2] = ["shardId-000000000000", "shardId-000000000001"];
@@ -147,33 +146,7 @@ pub fn extract_default(json: &[u8]) -> Result<Observation<'_>, extract::ExtractE
     )
 }
 
-/// An IoT reading or a clickstream event (70 % / 30 %), as a JSON value.
-pub fn arb_payload() -> impl Strategy<Value = serde_json::Value> {
-    let sensor = (0u8..4, -400i32..400, 0u8..100, 0i64..180).prop_map(|(s, t, h, dt)| {
-        json!({
-            "sensorId": format!("sensor-{s:03}"),
-            "temperature": f64::from(t) / 10.0,
-            "humidity": h,
-            "timestamp": extract_time(T0_MS + dt * 1000),
-        })
-    });
-    let click = (
-        0u8..4,
-        prop::sample::select(vec!["page_view", "click", "add_to_cart"]),
-        0i64..180,
-    )
-        .prop_map(|(u, e, dt)| {
-            json!({
-                "userId": format!("user-{u}"),
-                "event": e,
-                "page": "/p",
-                "timestamp": (T0_MS + dt * 1000) / 1000,
-            })
-        });
-    prop_oneof![7 => sensor, 3 => click]
-}
-
-fn extract_time(ms: i64) -> String {
+pub fn extract_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .expect("valid")
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

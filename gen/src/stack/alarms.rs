@@ -1,32 +1,11 @@
 //! The alarms: errors, throttles, iterator age and rejected records, each telling the topic.
 
-use indexmap::IndexMap;
-use serde::Serialize;
-
 use super::names::*;
 use super::*;
 use crate::Error;
+use crate::aws::cloudwatch::MetricAlarm;
 use crate::expr::{Input, cfg, out, stack};
 use crate::program::Resource;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Alarm {
-    name: String,
-    alarm_description: &'static str,
-    namespace: String,
-    metric_name: &'static str,
-    dimensions: IndexMap<&'static str, String>,
-    statistic: &'static str,
-    period: i64,
-    evaluation_periods: i64,
-    datapoints_to_alarm: i64,
-    threshold: Input<f64>,
-    comparison_operator: &'static str,
-    treat_missing_data: &'static str,
-    alarm_actions: Vec<String>,
-    ok_actions: Vec<String>,
-}
 
 /// What one alarm watches.
 struct AlarmSpec {
@@ -110,30 +89,31 @@ pub(super) fn alarms() -> Result<Group, Error> {
     specs
         .into_iter()
         .map(|s| {
-            let alarm = Alarm {
+            let alarm = MetricAlarm {
                 name: format!(
                     "{}-{}",
                     physical_name(base_names::FUNCTION, &stack()),
                     s.suffix
                 ),
-                alarm_description: s.description,
+                alarm_description: s.description.into(),
                 namespace: s.namespace,
-                metric_name: s.metric,
-                dimensions: s.dimension.into_iter().collect(),
-                statistic: s.statistic,
+                metric_name: s.metric.into(),
+                dimensions: s
+                    .dimension
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+                statistic: s.statistic.into(),
                 period: 60,
                 evaluation_periods: s.periods,
                 datapoints_to_alarm: s.periods,
                 threshold: s.threshold,
-                comparison_operator: s.comparison,
-                treat_missing_data: s.missing,
+                comparison_operator: s.comparison.into(),
+                treat_missing_data: s.missing.into(),
                 alarm_actions: vec![out(TOPIC, "arn")],
                 ok_actions: vec![out(TOPIC, "arn")],
             };
-            Ok(named(
-                s.resource,
-                Resource::new("aws:cloudwatch:MetricAlarm", &alarm)?,
-            ))
+            Ok(named(s.resource, Resource::of(&alarm)?))
         })
         .collect()
 }

@@ -1,47 +1,25 @@
 //! A private, encrypted, TLS-only bucket with its owner-enforced objects: the resources the
 //! archive and the failed-batches bucket share.
 
-use serde::Serialize;
-use serde_json::{Value, json};
-
 use super::{Group, named};
 use crate::Error;
+use crate::aws::s3;
 use crate::expr::{Input, out, to_json};
 use crate::iam::{Effect, PolicyDocument, Principal, Statement};
 use crate::program::Resource;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Bucket {
-    bucket: String,
-    force_destroy: Input<bool>,
+/// A lifecycle filter matching every object.
+pub(super) fn everything() -> s3::LifecycleFilter {
+    s3::LifecycleFilter {
+        prefix: String::new(),
+    }
 }
 
-/// A resource attached to a bucket (`bucket` plus its own properties).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct BucketChild<T: Serialize> {
-    pub bucket: String,
-    #[serde(flatten)]
-    pub rest: T,
-}
-
-/// An S3 lifecycle rule.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct LifecycleRule {
-    pub id: &'static str,
-    pub status: &'static str,
-    pub filter: Value,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub transitions: Vec<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub noncurrent_version_expiration: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub abort_incomplete_multipart_upload: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiration: Option<Value>,
-}
+/// Incomplete multipart uploads are removed after a day (they are billed, and never read).
+pub(super) const ABORT_UPLOADS_AFTER_A_DAY: s3::AbortIncompleteMultipartUpload =
+    s3::AbortIncompleteMultipartUpload {
+        days_after_initiation: 1,
+    };
 
 /// Logical names of a hardened bucket's resources.
 #[derive(Debug, Clone, Copy)]
@@ -56,67 +34,64 @@ pub(super) struct Names {
 /// The bucket `name`, owner-enforced, public access blocked, SSE-S3 with a bucket key, and
 /// a policy denying anything but TLS.
 pub(super) fn hardened(n: Names, name: String, force_destroy: Input<bool>) -> Result<Group, Error> {
-    let bucket_res = n.bucket;
-    let bucket_id = out(bucket_res, "id");
-    let child = |rest: Value| BucketChild {
-        bucket: bucket_id.clone(),
-        rest,
-    };
-    let arn = out(bucket_res, "arn");
-    let tls_only = PolicyDocument::new(vec![Statement {
-        sid: "DenyInsecureTransport".into(),
-        effect: Effect::Deny,
-        principal: Some(Principal::Anyone),
-        action: vec!["s3:*".into()],
-        resource: vec![arn.clone(), format!("{arn}/*")],
-        condition: Some(json!({ "Bool": { "aws:SecureTransport": "false" } })),
-    }]);
+    let bucket = || out(n.bucket, "id");
+    let arn = out(n.bucket, "arn");
+    let tls_only = PolicyDocument::new(vec![
+        Statement {
+            sid: "DenyInsecureTransport".into(),
+            effect: Effect::Deny,
+            principal: Some(Principal::Anyone),
+            action: vec!["s3:*".into()],
+            resource: vec![arn.clone(), format!("{arn}/*")],
+            condition: Default::default(),
+        }
+        .when("Bool", "aws:SecureTransport", "false"),
+    ]);
     Ok(vec![
         named(
-            bucket_res,
-            Resource::new(
-                "aws:s3:Bucket",
-                &Bucket {
-                    bucket: name,
-                    force_destroy,
-                },
-            )?,
+            n.bucket,
+            Resource::of(&s3::Bucket {
+                bucket: name,
+                force_destroy,
+            })?,
         ),
         named(
             n.ownership,
-            Resource::new(
-                "aws:s3:BucketOwnershipControls",
-                &child(json!({ "rule": { "objectOwnership": "BucketOwnerEnforced" } })),
-            )?,
+            Resource::of(&s3::BucketOwnershipControls {
+                bucket: bucket(),
+                rule: s3::OwnershipRule {
+                    object_ownership: "BucketOwnerEnforced".into(),
+                },
+            })?,
         ),
         named(
             n.public_access,
-            Resource::new(
-                "aws:s3:BucketPublicAccessBlock",
-                &child(json!({
-                    "blockPublicAcls": true,
-                    "blockPublicPolicy": true,
-                    "ignorePublicAcls": true,
-                    "restrictPublicBuckets": true,
-                })),
-            )?,
+            Resource::of(&s3::BucketPublicAccessBlock {
+                bucket: bucket(),
+                block_public_acls: true,
+                block_public_policy: true,
+                ignore_public_acls: true,
+                restrict_public_buckets: true,
+            })?,
         ),
         named(
             n.encryption,
-            Resource::new(
-                "aws:s3:BucketServerSideEncryptionConfiguration",
-                &child(json!({ "rules": [{
-                    "applyServerSideEncryptionByDefault": { "sseAlgorithm": "AES256" },
-                    "bucketKeyEnabled": true,
-                }] })),
-            )?,
+            Resource::of(&s3::BucketServerSideEncryptionConfiguration {
+                bucket: bucket(),
+                rules: vec![s3::EncryptionRule {
+                    apply_server_side_encryption_by_default: s3::EncryptionByDefault {
+                        sse_algorithm: "AES256".into(),
+                    },
+                    bucket_key_enabled: true,
+                }],
+            })?,
         ),
         named(
             n.tls_policy,
-            Resource::new(
-                "aws:s3:BucketPolicy",
-                &child(json!({ "policy": to_json(&tls_only) })),
-            )?
+            Resource::of(&s3::BucketPolicy {
+                bucket: bucket(),
+                policy: to_json(&tls_only)?,
+            })?
             .depends_on(&[n.public_access]),
         ),
     ])

@@ -6,6 +6,7 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use super::names::*;
 use super::{Group, base_names, metrics_namespace, named, physical_name};
 use crate::Error;
+use crate::aws::cloudwatch::Dashboard;
 use crate::expr::{out, stack, to_json, var};
 use crate::program::Resource;
 
@@ -16,14 +17,6 @@ pub const EMF_METRICS: [&str; 3] = ["RecordsProcessed", "RecordsRejected", "Dupl
 /// The event source mapping metric group the mapping opts into (`metricsConfig`): it adds
 /// `DroppedEventCount` and `OnFailureDestinationDeliveredEventCount`, the failed batches.
 pub const MAPPING_METRICS: &str = "EventCount";
-
-/// `aws:cloudwatch:Dashboard`'s inputs.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Dashboard {
-    dashboard_name: String,
-    dashboard_body: serde_json::Value,
-}
 
 /// The dashboard body (CloudWatch's dashboard body structure).
 #[derive(serde::Serialize)]
@@ -251,13 +244,10 @@ fn widgets() -> Vec<Widget> {
 pub fn dashboard() -> Result<Group, Error> {
     Ok(vec![named(
         DASHBOARD,
-        Resource::new(
-            "aws:cloudwatch:Dashboard",
-            &Dashboard {
-                dashboard_name: physical_name(crate::PROJECT, &stack()),
-                dashboard_body: to_json(&Body { widgets: widgets() }),
-            },
-        )?,
+        Resource::of(&Dashboard {
+            dashboard_name: physical_name(crate::PROJECT, &stack()),
+            dashboard_body: to_json(&Body { widgets: widgets() })?,
+        })?,
     )])
 }
 

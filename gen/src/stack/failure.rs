@@ -6,12 +6,11 @@
 //! deletes it: no expiration, so nothing is lost once the stream's retention has passed.
 //! Each new object notifies the topic once; unlike a queue-depth alarm, nothing clears it.
 
-use serde_json::json;
-
-use super::bucket::{self, BucketChild, LifecycleRule};
+use super::bucket;
 use super::names::*;
 use super::{Group, failed_bucket_name, named};
 use crate::Error;
+use crate::aws::s3;
 use crate::expr::{cfg, out, stack, var};
 use crate::program::Resource;
 
@@ -32,39 +31,33 @@ pub(super) fn failed_batches() -> Result<Group, Error> {
         failed_bucket_name(&var(ACCOUNT_ID), &var(REGION), &stack()),
         cfg("forceDestroy"),
     )?;
-    let bucket_id = out(FAILED_BUCKET, "id");
-    let lifecycle = LifecycleRule {
-        id: "keep-failed-batches-until-redriven",
-        status: "Enabled",
-        filter: json!({ "prefix": "" }),
-        transitions: Vec::new(),
-        noncurrent_version_expiration: None,
-        abort_incomplete_multipart_upload: Some(json!({ "daysAfterInitiation": 1 })),
-        expiration: None,
-    };
+    let bucket = || out(FAILED_BUCKET, "id");
     group.push(named(
         FAILED_BUCKET_LIFECYCLE,
-        Resource::new(
-            "aws:s3:BucketLifecycleConfiguration",
-            &BucketChild {
-                bucket: bucket_id.clone(),
-                rest: json!({ "rules": [lifecycle] }),
-            },
-        )?,
+        Resource::of(&s3::BucketLifecycleConfiguration {
+            bucket: bucket(),
+            transition_default_minimum_object_size: None,
+            rules: vec![s3::LifecycleRule {
+                id: "keep-failed-batches-until-redriven".into(),
+                status: "Enabled".into(),
+                filter: bucket::everything(),
+                transitions: Vec::new(),
+                noncurrent_version_expiration: None,
+                abort_incomplete_multipart_upload: Some(bucket::ABORT_UPLOADS_AFTER_A_DAY),
+                expiration: None,
+            }],
+        })?,
     ));
     group.push(named(
         FAILED_BUCKET_NOTIFICATION,
-        Resource::new(
-            "aws:s3:BucketNotification",
-            &BucketChild {
-                bucket: bucket_id,
-                rest: json!({ "topics": [{
-                    "topicArn": out(TOPIC, "arn"),
-                    "events": ["s3:ObjectCreated:*"],
-                    "filterPrefix": FAILED_BATCH_PREFIX,
-                }] }),
-            },
-        )?
+        Resource::of(&s3::BucketNotification {
+            bucket: bucket(),
+            topics: vec![s3::TopicNotification {
+                topic_arn: out(TOPIC, "arn"),
+                events: vec!["s3:ObjectCreated:*".into()],
+                filter_prefix: FAILED_BATCH_PREFIX.into(),
+            }],
+        })?
         .depends_on(&[TOPIC_POLICY]),
     ));
     Ok(group)

@@ -1,9 +1,8 @@
 //! This stack's resources, one function per resource group, all from typed properties.
 
 use indexmap::IndexMap;
-use serde::Serialize;
-use serde_json::{Value, json};
 
+use crate::aws::{Enabled, dynamodb, kinesis, kms, s3, sns};
 use crate::expr::{Input, cfg, invoke, join, out, stack, to_json, var};
 use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::program::{Program, Resource};
@@ -56,6 +55,18 @@ pub mod names {
 }
 use names::*;
 
+/// The program's outputs (`pulumi stack output`; the local stack reads the same names).
+pub mod outputs {
+    pub const DATA_STREAM_NAME: &str = "DataStreamName";
+    pub const DATA_STREAM_ARN: &str = "DataStreamArn";
+    pub const ARCHIVE_BUCKET_NAME: &str = "ArchiveBucketName";
+    pub const METRICS_TABLE_NAME: &str = "MetricsTableName";
+    pub const PROCESSOR_FUNCTION_NAME: &str = "ProcessorFunctionName";
+    pub const ALERT_TOPIC_ARN: &str = "AlertTopicArn";
+    pub const FAILED_BATCHES_BUCKET_NAME: &str = "FailedBatchesBucketName";
+    pub const DASHBOARD_NAME: &str = "DashboardName";
+}
+
 /// The seed's resource names; each is suffixed with `-<stack>` so stacks share an account.
 pub mod base_names {
     pub const STREAM: &str = "realtime-data-stream";
@@ -94,16 +105,19 @@ pub fn metrics_namespace() -> String {
 }
 
 /// The environment variables the stack gives the function (name → value expression).
-pub fn processor_environment() -> IndexMap<&'static str, Value> {
-    IndexMap::from([
-        ("ARCHIVE_BUCKET", json!(out(BUCKET, "bucket"))),
-        ("METRICS_TABLE", json!(out(TABLE, "name"))),
-        ("WINDOW_SECONDS", to_json(&var("windowSeconds"))),
-        ("METRICS_TTL_DAYS", to_json(&var("metricsTtlDays"))),
-        ("ID_FIELDS", join(",", json!(var("idFields")))),
-        ("METRICS_NAMESPACE", json!(metrics_namespace())),
-        ("RUST_LOG", json!("info")),
-    ])
+pub fn processor_environment() -> Result<IndexMap<String, Input<String>>, Error> {
+    Ok([
+        ("ARCHIVE_BUCKET", Input::Lit(out(BUCKET, "bucket"))),
+        ("METRICS_TABLE", Input::Lit(out(TABLE, "name"))),
+        ("WINDOW_SECONDS", to_json(&var("windowSeconds"))?),
+        ("METRICS_TTL_DAYS", to_json(&var("metricsTtlDays"))?),
+        ("ID_FIELDS", join(",", &var("idFields"))),
+        ("METRICS_NAMESPACE", Input::Lit(metrics_namespace())),
+        ("RUST_LOG", Input::Lit("info".to_owned())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect())
 }
 
 /// The whole program.
@@ -142,17 +156,20 @@ pub fn program() -> Result<Program, Error> {
         ]),
         resources,
         outputs: [
-            ("DataStreamName", out(STREAM, "name")),
-            ("DataStreamArn", out(STREAM, "arn")),
-            ("ArchiveBucketName", out(BUCKET, "bucket")),
-            ("MetricsTableName", out(TABLE, "name")),
-            ("ProcessorFunctionName", out(FUNCTION, "name")),
-            ("AlertTopicArn", out(TOPIC, "arn")),
-            ("FailedBatchesBucketName", out(FAILED_BUCKET, "bucket")),
-            ("DashboardName", out(DASHBOARD, "dashboardName")),
+            (outputs::DATA_STREAM_NAME, out(STREAM, "name")),
+            (outputs::DATA_STREAM_ARN, out(STREAM, "arn")),
+            (outputs::ARCHIVE_BUCKET_NAME, out(BUCKET, "bucket")),
+            (outputs::METRICS_TABLE_NAME, out(TABLE, "name")),
+            (outputs::PROCESSOR_FUNCTION_NAME, out(FUNCTION, "name")),
+            (outputs::ALERT_TOPIC_ARN, out(TOPIC, "arn")),
+            (
+                outputs::FAILED_BATCHES_BUCKET_NAME,
+                out(FAILED_BUCKET, "bucket"),
+            ),
+            (outputs::DASHBOARD_NAME, out(DASHBOARD, "dashboardName")),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
         .collect(),
     })
 }
@@ -165,22 +182,6 @@ fn named(name: &str, r: Resource) -> (String, Resource) {
 
 fn account_root() -> String {
     format!("arn:{}:iam::{}:root", var(PARTITION), var(ACCOUNT_ID))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct KmsKey {
-    description: String,
-    enable_key_rotation: bool,
-    deletion_window_in_days: Input<i64>,
-    policy: Value,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct KmsAlias {
-    name: String,
-    target_key_id: String,
 }
 
 /// One customer-managed key for the stream and the alert topic. A CMK (not `aws/sns`) is
@@ -199,66 +200,48 @@ fn encryption_key() -> Result<Group, Error> {
             this_key.clone(),
         )
         .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
-        .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+        .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID)),
         Statement::allow(
             "S3NotificationsPublishToEncryptedTopic",
             &["kms:Decrypt", "kms:GenerateDataKey*"],
             this_key.clone(),
         )
         .principal(Principal::Service("s3.amazonaws.com".into()))
-        .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+        .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID)),
     ]);
     Ok(vec![
         named(
             KEY,
-            Resource::new(
-                "aws:kms:Key",
-                &KmsKey {
-                    description: format!("realtime-processing {}: stream and alert topic", stack()),
-                    enable_key_rotation: true,
-                    deletion_window_in_days: cfg("keyDeletionWindowDays"),
-                    policy: to_json(&policy),
-                },
-            )?,
+            Resource::of(&kms::Key {
+                description: format!("realtime-processing {}: stream and alert topic", stack()),
+                enable_key_rotation: true,
+                deletion_window_in_days: cfg("keyDeletionWindowDays"),
+                policy: to_json(&policy)?,
+            })?,
         ),
         named(
             KEY_ALIAS,
-            Resource::new(
-                "aws:kms:Alias",
-                &KmsAlias {
-                    name: physical_name(base_names::KEY_ALIAS, &stack()),
-                    target_key_id: out(KEY, "keyId"),
-                },
-            )?,
+            Resource::of(&kms::Alias {
+                name: physical_name(base_names::KEY_ALIAS, &stack()),
+                target_key_id: out(KEY, "keyId"),
+            })?,
         ),
     ])
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct KinesisStream {
-    name: String,
-    shard_count: Input<i64>,
-    retention_period: Input<i64>,
-    encryption_type: &'static str,
-    kms_key_id: String,
-    stream_mode_details: Value,
 }
 
 fn stream() -> Result<Group, Error> {
     Ok(vec![named(
         STREAM,
-        Resource::new(
-            "aws:kinesis:Stream",
-            &KinesisStream {
-                name: physical_name(base_names::STREAM, &stack()),
-                shard_count: cfg("shardCount"),
-                retention_period: cfg("retentionHours"),
-                encryption_type: "KMS",
-                kms_key_id: out(KEY, "arn"),
-                stream_mode_details: json!({ "streamMode": "PROVISIONED" }),
+        Resource::of(&kinesis::Stream {
+            name: physical_name(base_names::STREAM, &stack()),
+            shard_count: cfg("shardCount"),
+            retention_period: cfg("retentionHours"),
+            encryption_type: "KMS".into(),
+            kms_key_id: out(KEY, "arn"),
+            stream_mode_details: kinesis::StreamModeDetails {
+                stream_mode: "PROVISIONED".into(),
             },
-        )?,
+        })?,
     )])
 }
 
@@ -275,66 +258,57 @@ fn archive() -> Result<Group, Error> {
         bucket_name(&var(ACCOUNT_ID), &var(REGION), &stack()),
         cfg("forceDestroy"),
     )?;
-    let child = |rest: Value| bucket::BucketChild {
-        bucket: out(BUCKET, "id"),
-        rest,
-    };
-    let tiering = bucket::LifecycleRule {
-        id: "archive-tiering",
-        status: "Enabled",
-        filter: json!({ "prefix": "" }),
+    let bucket = || out(BUCKET, "id");
+    let tiering = s3::LifecycleRule {
+        id: "archive-tiering".into(),
+        status: "Enabled".into(),
+        filter: bucket::everything(),
         transitions: vec![
-            json!({ "days": var("archiveGlacierDays"), "storageClass": "GLACIER" }),
-            json!({ "days": var("archiveDeepArchiveDays"), "storageClass": "DEEP_ARCHIVE" }),
+            s3::Transition {
+                days: cfg("archiveGlacierDays"),
+                storage_class: "GLACIER".into(),
+            },
+            s3::Transition {
+                days: cfg("archiveDeepArchiveDays"),
+                storage_class: "DEEP_ARCHIVE".into(),
+            },
         ],
-        noncurrent_version_expiration: Some(
-            json!({ "noncurrentDays": var("archiveNoncurrentDays") }),
-        ),
-        abort_incomplete_multipart_upload: Some(json!({ "daysAfterInitiation": 1 })),
+        noncurrent_version_expiration: Some(s3::NoncurrentVersionExpiration {
+            noncurrent_days: cfg("archiveNoncurrentDays"),
+        }),
+        abort_incomplete_multipart_upload: Some(bucket::ABORT_UPLOADS_AFTER_A_DAY),
         expiration: None,
     };
-    let delete_markers = bucket::LifecycleRule {
-        id: "remove-expired-delete-markers",
-        status: "Enabled",
-        filter: json!({ "prefix": "" }),
+    let delete_markers = s3::LifecycleRule {
+        id: "remove-expired-delete-markers".into(),
+        status: "Enabled".into(),
+        filter: bucket::everything(),
         transitions: Vec::new(),
         noncurrent_version_expiration: None,
         abort_incomplete_multipart_upload: None,
-        expiration: Some(json!({ "expiredObjectDeleteMarker": true })),
+        expiration: Some(s3::Expiration {
+            expired_object_delete_marker: true,
+        }),
     };
     group.push(named(
         BUCKET_VERSIONING,
-        Resource::new(
-            "aws:s3:BucketVersioning",
-            &child(json!({ "versioningConfiguration": { "status": "Enabled" } })),
-        )?,
+        Resource::of(&s3::BucketVersioning {
+            bucket: bucket(),
+            versioning_configuration: s3::VersioningConfiguration {
+                status: "Enabled".into(),
+            },
+        })?,
     ));
     group.push(named(
         BUCKET_LIFECYCLE,
-        Resource::new(
-            "aws:s3:BucketLifecycleConfiguration",
-            &child(json!({
-                "transitionDefaultMinimumObjectSize": var("archiveTransitionMinimumSize"),
-                "rules": [tiering, delete_markers],
-            })),
-        )?
+        Resource::of(&s3::BucketLifecycleConfiguration {
+            bucket: bucket(),
+            transition_default_minimum_object_size: Some(cfg("archiveTransitionMinimumSize")),
+            rules: vec![tiering, delete_markers],
+        })?
         .depends_on(&[BUCKET_VERSIONING]),
     ));
     Ok(group)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Table {
-    name: String,
-    billing_mode: &'static str,
-    hash_key: &'static str,
-    range_key: &'static str,
-    attributes: Value,
-    ttl: Value,
-    server_side_encryption: Value,
-    point_in_time_recovery: Value,
-    deletion_protection_enabled: Input<bool>,
 }
 
 /// The metrics table's key and TTL attribute names (the function writes these).
@@ -347,23 +321,28 @@ pub mod table_keys {
 fn table() -> Result<Group, Error> {
     Ok(vec![named(
         TABLE,
-        Resource::new(
-            "aws:dynamodb:Table",
-            &Table {
-                name: physical_name(base_names::TABLE, &stack()),
-                billing_mode: "PAY_PER_REQUEST",
-                hash_key: table_keys::HASH,
-                range_key: table_keys::RANGE,
-                attributes: json!([
-                    { "name": table_keys::HASH, "type": "S" },
-                    { "name": table_keys::RANGE, "type": "S" },
-                ]),
-                ttl: json!({ "attributeName": table_keys::TTL, "enabled": true }),
-                server_side_encryption: json!({ "enabled": true }),
-                point_in_time_recovery: json!({ "enabled": var("pointInTimeRecovery") }),
-                deletion_protection_enabled: cfg("deletionProtection"),
+        Resource::of(&dynamodb::Table {
+            name: physical_name(base_names::TABLE, &stack()),
+            billing_mode: "PAY_PER_REQUEST".into(),
+            hash_key: table_keys::HASH.into(),
+            range_key: table_keys::RANGE.into(),
+            attributes: [table_keys::HASH, table_keys::RANGE]
+                .into_iter()
+                .map(|name| dynamodb::Attribute {
+                    name: name.into(),
+                    ty: "S".into(),
+                })
+                .collect(),
+            ttl: dynamodb::Ttl {
+                attribute_name: table_keys::TTL.into(),
+                enabled: true,
             },
-        )?,
+            server_side_encryption: Enabled { enabled: true },
+            point_in_time_recovery: Enabled {
+                enabled: cfg("pointInTimeRecovery"),
+            },
+            deletion_protection_enabled: cfg("deletionProtection"),
+        })?,
     )])
 }
 
@@ -376,35 +355,30 @@ fn alerts() -> Result<Group, Error> {
             vec![topic_arn.clone()],
         )
         .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
-        .condition(json!({ "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) } })),
+        .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID)),
         Statement::allow(
             "FailedBatchNotificationsPublish",
             &["sns:Publish"],
             vec![topic_arn.clone()],
         )
         .principal(Principal::Service("s3.amazonaws.com".into()))
-        .condition(json!({
-            "StringEquals": { "aws:SourceAccount": var(ACCOUNT_ID) },
-            "ArnLike": { "aws:SourceArn": out(FAILED_BUCKET, "arn") },
-        })),
+        .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID))
+        .when("ArnLike", "aws:SourceArn", out(FAILED_BUCKET, "arn")),
     ]);
     Ok(vec![
         named(
             TOPIC,
-            Resource::new(
-                "aws:sns:Topic",
-                &json!({
-                    "name": physical_name(base_names::TOPIC, &stack()),
-                    "kmsMasterKeyId": out(KEY, "arn"),
-                }),
-            )?,
+            Resource::of(&sns::Topic {
+                name: physical_name(base_names::TOPIC, &stack()),
+                kms_master_key_id: out(KEY, "arn"),
+            })?,
         ),
         named(
             TOPIC_POLICY,
-            Resource::new(
-                "aws:sns:TopicPolicy",
-                &json!({ "arn": topic_arn, "policy": to_json(&policy) }),
-            )?,
+            Resource::of(&sns::TopicPolicy {
+                arn: topic_arn,
+                policy: to_json(&policy)?,
+            })?,
         ),
     ])
 }

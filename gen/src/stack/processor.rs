@@ -1,54 +1,12 @@
 //! The processor: its log group, role and policy, the function and its event source mapping.
 
-use serde::Serialize;
-use serde_json::{Value, json};
-
 use super::names::*;
 use super::*;
 use crate::Error;
-use crate::expr::{Input, cfg, file_archive, out, stack, to_json, var};
+use crate::aws::{cloudwatch, iam, lambda};
+use crate::expr::{cfg, file_archive, out, stack, to_json, var};
 use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::program::Resource;
-use crate::settings::Architecture;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Function {
-    name: String,
-    description: &'static str,
-    runtime: &'static str,
-    handler: &'static str,
-    architectures: Vec<Input<Architecture>>,
-    memory_size: Input<i64>,
-    timeout: Input<i64>,
-    role: String,
-    code: Value,
-    environment: Value,
-    logging_config: Value,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventSourceMapping {
-    event_source_arn: String,
-    function_name: String,
-    starting_position: &'static str,
-    batch_size: Input<i64>,
-    maximum_batching_window_in_seconds: Input<i64>,
-    parallelization_factor: Input<i64>,
-    maximum_retry_attempts: Input<i64>,
-    maximum_record_age_in_seconds: Input<i64>,
-    bisect_batch_on_function_error: bool,
-    function_response_types: Vec<&'static str>,
-    destination_config: Value,
-    metrics_config: MetricsConfig,
-}
-
-/// The mapping's opt-in metric groups.
-#[derive(Serialize)]
-struct MetricsConfig {
-    metrics: Vec<&'static str>,
-}
 
 /// The actions the function and its event source mapping need, by service.
 pub mod actions {
@@ -79,15 +37,6 @@ pub(super) fn processor() -> Result<Group, Error> {
         Statement::allow("LambdaAssumes", &["sts:AssumeRole"], Vec::new())
             .principal(Principal::Service("lambda.amazonaws.com".into())),
     ]);
-    // The assume-role document has no Resource element.
-    let mut assume_json = serde_json::to_value(&assume).map_err(Error::Serialize)?;
-    if let Some(stmts) = assume_json["Statement"].as_array_mut() {
-        for s in stmts {
-            if let Some(obj) = s.as_object_mut() {
-                obj.remove("Resource");
-            }
-        }
-    }
     let bucket_arn = out(BUCKET, "arn");
     let policy = PolicyDocument::new(vec![
         Statement::allow("ReadStream", &actions::KINESIS, vec![out(STREAM, "arn")]),
@@ -122,88 +71,80 @@ pub(super) fn processor() -> Result<Group, Error> {
     Ok(vec![
         named(
             LOG_GROUP,
-            Resource::new(
-                "aws:cloudwatch:LogGroup",
-                &json!({
-                    "name": format!("/aws/lambda/{function_name}"),
-                    "retentionInDays": var("logRetentionDays"),
-                }),
-            )?,
+            Resource::of(&cloudwatch::LogGroup {
+                name: format!("/aws/lambda/{function_name}"),
+                retention_in_days: cfg("logRetentionDays"),
+            })?,
         ),
         named(
             ROLE,
-            Resource::new(
-                "aws:iam:Role",
-                &json!({
-                    "name": physical_name("realtime-data-processor-role", &stack()),
-                    "assumeRolePolicy": { "fn::toJSON": assume_json },
-                }),
-            )?,
+            Resource::of(&iam::Role {
+                name: physical_name("realtime-data-processor-role", &stack()),
+                assume_role_policy: to_json(&assume)?,
+            })?,
         ),
         named(
             ROLE_POLICY,
-            Resource::new(
-                "aws:iam:RolePolicy",
-                &json!({ "role": out(ROLE, "id"), "policy": to_json(&policy) }),
-            )?,
+            Resource::of(&iam::RolePolicy {
+                role: out(ROLE, "id"),
+                policy: to_json(&policy)?,
+            })?,
         ),
         named(
             FUNCTION,
-            Resource::new(
-                "aws:lambda:Function",
-                &Function {
-                    name: function_name,
-                    description: "Decodes, archives and aggregates Kinesis records",
-                    runtime: "provided.al2023",
-                    handler: "bootstrap",
-                    architectures: vec![cfg("lambdaArchitecture")],
-                    memory_size: cfg("lambdaMemoryMb"),
-                    timeout: cfg("lambdaTimeoutSeconds"),
-                    role: out(ROLE, "arn"),
-                    code: file_archive(&format!(
-                        "{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip",
-                        var("lambdaArchitecture")
-                    )),
-                    environment: json!({ "variables": processor_environment() }),
-                    logging_config: json!({
-                        "logFormat": "JSON",
-                        "logGroup": out(LOG_GROUP, "name"),
-                        "applicationLogLevel": "INFO",
-                        // INFO keeps the platform START and REPORT lines (duration, memory).
-                        "systemLogLevel": "INFO",
-                    }),
+            Resource::of(&lambda::Function {
+                name: function_name,
+                description: "Decodes, archives and aggregates Kinesis records".into(),
+                runtime: "provided.al2023".into(),
+                handler: "bootstrap".into(),
+                architectures: vec![cfg("lambdaArchitecture")],
+                memory_size: cfg("lambdaMemoryMb"),
+                timeout: cfg("lambdaTimeoutSeconds"),
+                role: out(ROLE, "arn"),
+                code: file_archive(&format!(
+                    "{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip",
+                    var("lambdaArchitecture")
+                )),
+                environment: lambda::Environment {
+                    variables: processor_environment()?,
                 },
-            )?
+                logging_config: lambda::LoggingConfig {
+                    log_format: "JSON".into(),
+                    log_group: out(LOG_GROUP, "name"),
+                    application_log_level: "INFO".into(),
+                    // INFO keeps the platform START and REPORT lines (duration, memory).
+                    system_log_level: "INFO".into(),
+                },
+            })?
             .depends_on(&[LOG_GROUP, ROLE_POLICY]),
         ),
         named(
             MAPPING,
-            Resource::new(
-                "aws:lambda:EventSourceMapping",
-                &EventSourceMapping {
-                    event_source_arn: out(STREAM, "arn"),
-                    function_name: out(FUNCTION, "arn"),
-                    // TRIM_HORIZON, not the seed's LATEST: a replaced mapping re-reads the
-                    // retained stream instead of silently skipping what arrived meanwhile;
-                    // the function's per-key high-water marks make the replay idempotent.
-                    starting_position: "TRIM_HORIZON",
-                    batch_size: cfg("batchSize"),
-                    maximum_batching_window_in_seconds: cfg("batchingWindowSeconds"),
-                    parallelization_factor: cfg("parallelizationFactor"),
-                    maximum_retry_attempts: cfg("maximumRetryAttempts"),
-                    maximum_record_age_in_seconds: cfg("maximumRecordAgeSeconds"),
-                    bisect_batch_on_function_error: true,
-                    function_response_types: vec!["ReportBatchItemFailures"],
-                    destination_config: json!({
-                        "onFailure": { "destinationArn": out(FAILED_BUCKET, "arn") }
-                    }),
-                    // Failed-batch counts for the dashboard (CloudWatch bills them as custom
-                    // metrics; ARCHITECTURE.md, Dashboard).
-                    metrics_config: MetricsConfig {
-                        metrics: vec![dashboard::MAPPING_METRICS],
+            Resource::of(&lambda::EventSourceMapping {
+                event_source_arn: out(STREAM, "arn"),
+                function_name: out(FUNCTION, "arn"),
+                // TRIM_HORIZON, not the seed's LATEST: a replaced mapping re-reads the
+                // retained stream instead of silently skipping what arrived meanwhile;
+                // the function's per-key high-water marks make the replay idempotent.
+                starting_position: "TRIM_HORIZON".into(),
+                batch_size: cfg("batchSize"),
+                maximum_batching_window_in_seconds: cfg("batchingWindowSeconds"),
+                parallelization_factor: cfg("parallelizationFactor"),
+                maximum_retry_attempts: cfg("maximumRetryAttempts"),
+                maximum_record_age_in_seconds: cfg("maximumRecordAgeSeconds"),
+                bisect_batch_on_function_error: true,
+                function_response_types: vec!["ReportBatchItemFailures".into()],
+                destination_config: lambda::DestinationConfig {
+                    on_failure: lambda::OnFailure {
+                        destination_arn: out(FAILED_BUCKET, "arn"),
                     },
                 },
-            )?
+                // Failed-batch counts for the dashboard (CloudWatch bills them as custom
+                // metrics; ARCHITECTURE.md, Dashboard).
+                metrics_config: lambda::MetricsConfig {
+                    metrics: vec![dashboard::MAPPING_METRICS.into()],
+                },
+            })?
             .depends_on(&[ROLE_POLICY]),
         ),
     ])

@@ -12,9 +12,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::build::{Build, Profile};
 use crate::clients::Clients;
 use crate::error::Error;
-use crate::stack::{LocalStack, Package, UpOptions};
+use crate::stack::{LocalStack, UpOptions};
 use crate::state::StateFile;
 use crate::{producer, repo_root};
 
@@ -53,8 +54,12 @@ pub enum Cmd {
         /// lambdaArchitecture (the other one than this machine's runs under qemu-user).
         #[arg(long)]
         arch: Option<r#gen::settings::Architecture>,
-        /// Use the packaged target/lambda/<arch>/bootstrap.zip as it is, without running
-        /// `cargo xtask package` first (it must exist).
+        /// Run the release zip `pulumi up` deploys (`cargo xtask package`) instead of the
+        /// dev-profile build (quicker to build the first time: it reuses what
+        /// `cargo run -p local` compiled). A foreign --arch always runs the release zip.
+        #[arg(long)]
+        release: bool,
+        /// Use the zip as it is, without running cargo first (it must exist).
         #[arg(long)]
         skip_build: bool,
     },
@@ -242,6 +247,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         rate: 250,
         exit: false,
         arch: None,
+        release: false,
         skip_build: false,
     });
     match cmd {
@@ -251,16 +257,20 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             rate,
             exit,
             arch,
+            release,
             skip_build,
         } => {
             let opts = UpOptions {
                 root: repo_root(),
                 stack: target.stack.clone(),
                 port,
-                package: if skip_build {
-                    Package::IfMissing
-                } else {
-                    Package::Always
+                build: Build {
+                    profile: if release {
+                        Profile::Release
+                    } else {
+                        Profile::Dev
+                    },
+                    rebuild: !skip_build,
                 },
                 progress: true,
                 state_dir: Some(target.dir.clone()),
@@ -277,7 +287,12 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 Some(s) => (Clients::from_env().await, s),
                 None => {
                     let (c, s) = target.connect().await?;
-                    (c, s.deployed.output("DataStreamName").to_owned())
+                    (
+                        c,
+                        s.deployed
+                            .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+                            .to_owned(),
+                    )
                 }
             };
             let now = chrono::Utc::now().timestamp_millis();
@@ -335,7 +350,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 root: repo_root(),
                 stack: target.stack.clone(),
                 port: None,
-                package: Package::Always,
+                build: Build::RELEASE,
                 progress: true,
                 state_dir: Some(repo_root().join("target/bench-e2e")),
                 architecture: None,

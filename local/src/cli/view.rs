@@ -95,7 +95,10 @@ pub async fn up(
     }
     println!();
     if demo > 0 {
-        let stream = local.deployed.output("DataStreamName").to_owned();
+        let stream = local
+            .deployed
+            .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+            .to_owned();
         let now = chrono::Utc::now().timestamp_millis();
         let records = producer::samples(demo as usize, now as u64, now, 120);
         super::send(&local.clients, &stream, &records, rate).await?;
@@ -182,7 +185,7 @@ pub async fn query(
     let (from, to) = times::window_range(from, to, i64::from(window)).map_err(Error::Usage)?;
     let items = status::query(
         &c,
-        s.deployed.output("MetricsTableName"),
+        s.deployed.output(r#gen::stack::outputs::METRICS_TABLE_NAME),
         entity,
         &from,
         &to,
@@ -221,7 +224,9 @@ struct RejectedView {
 /// `rejected`.
 pub async fn rejected(target: &Target, limit: usize, as_json: bool) -> Result<(), Error> {
     let (c, s) = target.connect().await?;
-    let bucket = s.deployed.output("ArchiveBucketName");
+    let bucket = s
+        .deployed
+        .output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME);
     let reader = crate::archive::S3Reader {
         client: c.s3.clone(),
         bucket: bucket.to_owned(),

@@ -1,97 +1,89 @@
 //! CloudWatch: the function's log group, the alarms and the dashboard.
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
-use serde_json::{Map, Value};
+use r#gen::aws::cloudwatch::{Dashboard, LogGroup, MetricAlarm};
 
-use super::{LOCAL_ACCOUNT, outputs, s};
+use super::{LOCAL_ACCOUNT, Outputs, int32, lit, outputs};
 use crate::clients::Clients;
 use crate::error::Error;
 
-/// Creates one `aws:cloudwatch:*` resource; returns its outputs.
-pub(super) async fn create(
-    c: &Clients,
-    name: &str,
-    ty: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    let region = &c.region;
-    let str_of = |k: &str| super::string(name, p, k);
-    let int_of = |k: &str| super::integer(name, p, k);
-    Ok(match ty {
-        "aws:cloudwatch:LogGroup" => {
-            let g = str_of("name")?;
-            c.logs
-                .create_log_group()
-                .log_group_name(&g)
-                .send()
-                .await
-                .map_err(Error::aws("logs:CreateLogGroup"))?;
-            c.logs
-                .put_retention_policy()
-                .log_group_name(&g)
-                .retention_in_days(int_of("retentionInDays")? as i32)
-                .send()
-                .await
-                .map_err(Error::aws("logs:PutRetentionPolicy"))?;
-            let arn = format!("arn:aws:logs:{region}:{LOCAL_ACCOUNT}:log-group:{g}");
-            outputs(&[("id", g.clone()), ("name", g), ("arn", arn)])
-        }
-        "aws:cloudwatch:MetricAlarm" => {
-            put_alarm(c, p).await?;
-            let n = str_of("name")?;
-            let arn = format!("arn:aws:cloudwatch:{region}:{LOCAL_ACCOUNT}:alarm:{n}");
-            outputs(&[("id", n.clone()), ("name", n), ("arn", arn)])
-        }
-        "aws:cloudwatch:Dashboard" => {
-            let n = str_of("dashboardName")?;
-            c.cloudwatch
-                .put_dashboard()
-                .dashboard_name(&n)
-                .dashboard_body(str_of("dashboardBody")?)
-                .send()
-                .await
-                .map_err(Error::aws("cloudwatch:PutDashboard"))?;
-            outputs(&[("id", n.clone()), ("dashboardName", n)])
-        }
-        other => return Err(super::unsupported(name, other)),
-    })
+/// `aws:cloudwatch:LogGroup` with its retention.
+pub(super) async fn log_group(c: &Clients, name: &str, g: LogGroup) -> Result<Outputs, Error> {
+    let group = g.name;
+    c.logs
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .map_err(Error::aws("logs:CreateLogGroup"))?;
+    let days = *lit(name, &g.retention_in_days)?;
+    c.logs
+        .put_retention_policy()
+        .log_group_name(&group)
+        .retention_in_days(int32(name, "retentionInDays", days)?)
+        .send()
+        .await
+        .map_err(Error::aws("logs:PutRetentionPolicy"))?;
+    let arn = format!(
+        "arn:aws:logs:{}:{LOCAL_ACCOUNT}:log-group:{group}",
+        c.region
+    );
+    Ok(outputs(&[
+        ("id", group.clone()),
+        ("name", group),
+        ("arn", arn),
+    ]))
 }
 
-async fn put_alarm(c: &Clients, p: &Map<String, Value>) -> Result<(), Error> {
-    let list = |k: &str| -> Vec<String> {
-        p.get(k)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(s).collect())
-            .unwrap_or_default()
-    };
-    let dims: Vec<Dimension> = p["dimensions"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| Dimension::builder().name(k).value(s(v)).build())
-                .collect()
-        })
-        .unwrap_or_default();
+/// `aws:cloudwatch:MetricAlarm`.
+pub(super) async fn alarm(c: &Clients, name: &str, a: &MetricAlarm) -> Result<Outputs, Error> {
+    let dims: Vec<Dimension> = a
+        .dimensions
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect();
+    let int = |key: &str, v: i64| int32(name, key, v);
     c.cloudwatch
         .put_metric_alarm()
-        .alarm_name(s(&p["name"]))
-        .alarm_description(s(&p["alarmDescription"]))
-        .namespace(s(&p["namespace"]))
-        .metric_name(s(&p["metricName"]))
+        .alarm_name(&a.name)
+        .alarm_description(&a.alarm_description)
+        .namespace(&a.namespace)
+        .metric_name(&a.metric_name)
         .set_dimensions(Some(dims))
-        .statistic(Statistic::from(s(&p["statistic"]).as_str()))
-        .period(p["period"].as_i64().unwrap_or(60) as i32)
-        .evaluation_periods(p["evaluationPeriods"].as_i64().unwrap_or(1) as i32)
-        .datapoints_to_alarm(p["datapointsToAlarm"].as_i64().unwrap_or(1) as i32)
-        .threshold(p["threshold"].as_f64().unwrap_or_default())
-        .comparison_operator(ComparisonOperator::from(
-            s(&p["comparisonOperator"]).as_str(),
-        ))
-        .treat_missing_data(s(&p["treatMissingData"]))
-        .set_alarm_actions(Some(list("alarmActions")))
-        .set_ok_actions(Some(list("okActions")))
+        .statistic(Statistic::from(a.statistic.as_str()))
+        .period(int("period", a.period)?)
+        .evaluation_periods(int("evaluationPeriods", a.evaluation_periods)?)
+        .datapoints_to_alarm(int("datapointsToAlarm", a.datapoints_to_alarm)?)
+        .threshold(*lit(name, &a.threshold)?)
+        .comparison_operator(ComparisonOperator::from(a.comparison_operator.as_str()))
+        .treat_missing_data(&a.treat_missing_data)
+        .set_alarm_actions(Some(a.alarm_actions.clone()))
+        .set_ok_actions(Some(a.ok_actions.clone()))
         .send()
         .await
         .map_err(Error::aws("cloudwatch:PutMetricAlarm"))?;
-    Ok(())
+    let arn = format!(
+        "arn:aws:cloudwatch:{}:{LOCAL_ACCOUNT}:alarm:{}",
+        c.region, a.name
+    );
+    Ok(outputs(&[
+        ("id", a.name.clone()),
+        ("name", a.name.clone()),
+        ("arn", arn),
+    ]))
+}
+
+/// `aws:cloudwatch:Dashboard`.
+pub(super) async fn dashboard(c: &Clients, name: &str, d: Dashboard) -> Result<Outputs, Error> {
+    c.cloudwatch
+        .put_dashboard()
+        .dashboard_name(&d.dashboard_name)
+        .dashboard_body(lit(name, &d.dashboard_body)?)
+        .send()
+        .await
+        .map_err(Error::aws("cloudwatch:PutDashboard"))?;
+    Ok(outputs(&[
+        ("id", d.dashboard_name.clone()),
+        ("dashboardName", d.dashboard_name),
+    ]))
 }

@@ -4,62 +4,15 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     ScalarAttributeType, SseSpecification, TimeToLiveSpecification,
 };
-use serde_json::{Map, Value};
+use r#gen::aws::dynamodb::Table;
 
+use super::{Outputs, lit, outputs};
 use crate::clients::Clients;
 use crate::error::Error;
-use serde::Deserialize;
 
-use super::outputs;
-use super::props;
-
-/// Creates one `aws:dynamodb:*` resource; returns its outputs.
-pub(super) async fn create(
-    c: &Clients,
-    name: &str,
-    ty: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    Ok(match ty {
-        "aws:dynamodb:Table" => create_table(c, name, p).await?,
-        other => return Err(super::unsupported(name, other)),
-    })
-}
-
-async fn create_table(
-    c: &Clients,
-    name: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct T {
-        name: String,
-        hash_key: String,
-        range_key: String,
-        attributes: Vec<A>,
-        ttl: Ttl,
-        point_in_time_recovery: Enabled,
-        server_side_encryption: Enabled,
-        deletion_protection_enabled: bool,
-    }
-    #[derive(Deserialize)]
-    struct A {
-        name: String,
-        #[serde(rename = "type")]
-        ty: String,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Ttl {
-        attribute_name: String,
-        enabled: bool,
-    }
-    #[derive(Deserialize)]
-    struct Enabled {
-        enabled: bool,
-    }
-    let t: T = props(name, p)?;
+/// `aws:dynamodb:Table`: on-demand, encrypted, with its TTL attribute and (when asked)
+/// point-in-time recovery.
+pub(super) async fn table(c: &Clients, name: &str, t: Table) -> Result<Outputs, Error> {
     let err = Error::aws::<aws_sdk_dynamodb::error::BuildError>("dynamodb:CreateTable");
     let key = |n: &str, k: KeyType| {
         KeySchemaElement::builder()
@@ -71,7 +24,7 @@ async fn create_table(
         .dynamodb
         .create_table()
         .table_name(&t.name)
-        .billing_mode(BillingMode::PayPerRequest)
+        .billing_mode(BillingMode::from(t.billing_mode.as_str()))
         .key_schema(key(&t.hash_key, KeyType::Hash).map_err(err)?)
         .key_schema(key(&t.range_key, KeyType::Range).map_err(Error::aws("dynamodb:CreateTable"))?)
         .sse_specification(
@@ -79,7 +32,7 @@ async fn create_table(
                 .enabled(t.server_side_encryption.enabled)
                 .build(),
         )
-        .deletion_protection_enabled(t.deletion_protection_enabled);
+        .deletion_protection_enabled(*lit(name, &t.deletion_protection_enabled)?);
     for a in &t.attributes {
         req = req.attribute_definitions(
             AttributeDefinition::builder()
@@ -111,7 +64,7 @@ async fn create_table(
         .send()
         .await
         .map_err(Error::aws("dynamodb:UpdateTimeToLive"))?;
-    if t.point_in_time_recovery.enabled {
+    if *lit(name, &t.point_in_time_recovery.enabled)? {
         c.dynamodb
             .update_continuous_backups()
             .table_name(&t.name)

@@ -1,63 +1,56 @@
 //! The Kinesis stream: created provisioned, retention raised, KMS encryption started.
 
 use aws_sdk_kinesis::types::{EncryptionType, StreamMode, StreamModeDetails, StreamStatus};
-use serde_json::{Map, Value};
+use r#gen::aws::kinesis::Stream;
 
-use super::outputs;
+use super::{Outputs, int32, lit, outputs};
 use crate::clients::Clients;
 use crate::error::Error;
 
-/// Creates one `aws:kinesis:*` resource; returns its outputs.
-pub(super) async fn create(
-    c: &Clients,
-    name: &str,
-    ty: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    let str_of = |k: &str| super::string(name, p, k);
-    let int_of = |k: &str| super::integer(name, p, k);
-    Ok(match ty {
-        "aws:kinesis:Stream" => {
-            let stream = str_of("name")?;
-            c.kinesis
-                .create_stream()
-                .stream_name(&stream)
-                .shard_count(int_of("shardCount")? as i32)
-                .stream_mode_details(
-                    StreamModeDetails::builder()
-                        .stream_mode(StreamMode::Provisioned)
-                        .build()
-                        .map_err(Error::aws("kinesis:CreateStream"))?,
-                )
-                .send()
-                .await
-                .map_err(Error::aws("kinesis:CreateStream"))?;
-            let arn = wait_stream_active(c, &stream).await?;
-            let hours = int_of("retentionPeriod")? as i32;
-            if hours > 24 {
-                c.kinesis
-                    .increase_stream_retention_period()
-                    .stream_name(&stream)
-                    .retention_period_hours(hours)
-                    .send()
-                    .await
-                    .map_err(Error::aws("kinesis:IncreaseStreamRetentionPeriod"))?;
-            }
-            if str_of("encryptionType")? == "KMS" {
-                c.kinesis
-                    .start_stream_encryption()
-                    .stream_name(&stream)
-                    .encryption_type(EncryptionType::Kms)
-                    .key_id(str_of("kmsKeyId")?)
-                    .send()
-                    .await
-                    .map_err(Error::aws("kinesis:StartStreamEncryption"))?;
-                wait_stream_active(c, &stream).await?;
-            }
-            outputs(&[("id", arn.clone()), ("name", stream), ("arn", arn)])
-        }
-        other => return Err(super::unsupported(name, other)),
-    })
+/// `aws:kinesis:Stream`: provisioned, retention raised past 24 h, KMS encryption started.
+pub(super) async fn stream(c: &Clients, name: &str, s: Stream) -> Result<Outputs, Error> {
+    let stream = s.name;
+    let mode = StreamMode::from(s.stream_mode_details.stream_mode.as_str());
+    c.kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(int32(name, "shardCount", *lit(name, &s.shard_count)?)?)
+        .stream_mode_details(
+            StreamModeDetails::builder()
+                .stream_mode(mode)
+                .build()
+                .map_err(Error::aws("kinesis:CreateStream"))?,
+        )
+        .send()
+        .await
+        .map_err(Error::aws("kinesis:CreateStream"))?;
+    let arn = wait_stream_active(c, &stream).await?;
+    let hours = int32(name, "retentionPeriod", *lit(name, &s.retention_period)?)?;
+    if hours > 24 {
+        c.kinesis
+            .increase_stream_retention_period()
+            .stream_name(&stream)
+            .retention_period_hours(hours)
+            .send()
+            .await
+            .map_err(Error::aws("kinesis:IncreaseStreamRetentionPeriod"))?;
+    }
+    if s.encryption_type == "KMS" {
+        c.kinesis
+            .start_stream_encryption()
+            .stream_name(&stream)
+            .encryption_type(EncryptionType::Kms)
+            .key_id(s.kms_key_id)
+            .send()
+            .await
+            .map_err(Error::aws("kinesis:StartStreamEncryption"))?;
+        wait_stream_active(c, &stream).await?;
+    }
+    Ok(outputs(&[
+        ("id", arn.clone()),
+        ("name", stream),
+        ("arn", arn),
+    ]))
 }
 
 async fn wait_stream_active(c: &Clients, stream: &str) -> Result<String, Error> {

@@ -13,6 +13,10 @@ use serde_json::{Map, Value};
 use crate::clients::Clients;
 use crate::error::Error;
 use r#gen::Program;
+use r#gen::aws::Properties;
+use r#gen::aws::cloudwatch::MetricAlarm;
+use r#gen::aws::lambda as lambda_type;
+use r#gen::expr::Input;
 use r#gen::settings::{Architecture, Settings};
 
 mod cloudwatch;
@@ -90,6 +94,8 @@ impl Deployed {
 struct Ctx {
     stack: String,
     root: PathBuf,
+    /// The function archive the program names, and the zip uploaded in its place.
+    archive: (String, PathBuf),
     values: HashMap<String, Value>,
     outputs: HashMap<String, Map<String, Value>>,
 }
@@ -117,36 +123,67 @@ impl r#gen::eval::Scope for Ctx {
     }
 
     fn file(&self, path: &str) -> String {
+        if path == self.archive.0 {
+            return self.archive.1.display().to_string();
+        }
         self.root.join(path).display().to_string()
     }
 }
 
-fn props<T: for<'de> Deserialize<'de>>(name: &str, v: &Map<String, Value>) -> Result<T, Error> {
-    serde_json::from_value(Value::Object(v.clone())).map_err(|e| Error::Deploy {
+/// What a created resource exposes to `${name.property}` references.
+type Outputs = Map<String, Value>;
+
+/// The resolved properties of resource `name` as its gen type: a missing, unknown or
+/// mistyped property is an error naming the resource.
+fn typed<P: Properties>(name: &str, resolved: Value) -> Result<P, Error> {
+    serde_json::from_value(resolved).map_err(|e| Error::Deploy {
         resource: name.to_owned(),
-        reason: format!("unexpected properties: {e}"),
+        reason: format!("properties of {}: {e}", P::TYPE),
     })
 }
 
-fn s(v: &Value) -> String {
+/// The literal of a resolved input (an expression left unresolved is an error).
+fn lit<'a, T>(name: &str, input: &'a Input<T>) -> Result<&'a T, Error> {
+    input.resolved().map_err(|reason| Error::Deploy {
+        resource: name.to_owned(),
+        reason,
+    })
+}
+
+/// An integer property the SDK takes as `i32`.
+fn int32(name: &str, key: &str, v: i64) -> Result<i32, Error> {
+    i32::try_from(v).map_err(|_| Error::Deploy {
+        resource: name.to_owned(),
+        reason: format!("{key} {v} is out of range"),
+    })
+}
+
+/// A resolved output as text (numbers and booleans as their JSON text).
+fn text(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
-/// Creates every resource of `program` for `stack` with `settings`.
+/// Creates every resource of `program` for `stack` with `settings`; the function's code is
+/// `archive` (the release zip the program names, or the dev build in its place).
 pub async fn deploy(
     c: &Clients,
     program: &Program,
     settings: &Settings,
     stack: &str,
     root: &Path,
+    archive: &Path,
 ) -> Result<Deployed, Error> {
     let mut values: HashMap<String, Value> = match serde_json::to_value(settings) {
         Ok(Value::Object(m)) => m.into_iter().collect(),
         _ => HashMap::new(),
     };
     for (name, v) in &program.variables {
-        let function = v["fn::invoke"]["function"].as_str().unwrap_or_default();
-        let local = match function {
+        let r#gen::expr::Variable::Invoke(invoke) =
+            serde_json::from_value(v.clone()).map_err(|e| Error::Deploy {
+                resource: name.clone(),
+                reason: format!("variable: {e}"),
+            })?;
+        let local = match invoke.function.as_str() {
             "aws:getCallerIdentity" => LOCAL_ACCOUNT.to_owned(),
             "aws:getRegion" => c.region.clone(),
             "aws:getPartition" => "aws".to_owned(),
@@ -162,6 +199,10 @@ pub async fn deploy(
     let mut ctx = Ctx {
         stack: stack.to_owned(),
         root: root.to_owned(),
+        archive: (
+            r#gen::function_archive(settings.lambda_architecture),
+            archive.to_owned(),
+        ),
         values,
         outputs: HashMap::new(),
     };
@@ -177,20 +218,31 @@ pub async fn deploy(
                 resource: name.clone(),
                 reason,
             })?;
-        let p = resolved.as_object().cloned().unwrap_or_default();
-        let out = create(c, name, &res.ty, &p).await?;
-        match res.ty.as_str() {
-            "aws:lambda:Function" => function = Some(function_spec(name, &p, &out)?),
-            "aws:lambda:EventSourceMapping" => mapping = Some(mapping_spec(name, &p, &ctx)?),
-            "aws:cloudwatch:MetricAlarm" => alarms.push(s(&p["name"])),
-            _ => {}
-        }
+        let out = match res.ty.as_str() {
+            <lambda_type::Function as Properties>::TYPE => {
+                let f = typed(name, resolved)?;
+                let out = lambda::function(c, name, &f).await?;
+                function = Some(function_spec(name, &f, &out)?);
+                out
+            }
+            <lambda_type::EventSourceMapping as Properties>::TYPE => {
+                mapping = Some(mapping_spec(name, &typed(name, resolved)?, &ctx)?);
+                lambda::mapping(name)
+            }
+            <MetricAlarm as Properties>::TYPE => {
+                let a: MetricAlarm = typed(name, resolved)?;
+                let out = cloudwatch::alarm(c, name, &a).await?;
+                alarms.push(a.name);
+                out
+            }
+            ty => create(c, name, ty, resolved).await?,
+        };
         ctx.outputs.insert(name.clone(), out);
     }
     let outputs = program
         .outputs
         .iter()
-        .map(|(k, v)| Ok((k.clone(), s(&ctx.resolve(v)?))))
+        .map(|(k, v)| Ok((k.clone(), text(&ctx.resolve(v)?))))
         .collect::<Result<_, String>>()
         .map_err(|reason| Error::Deploy {
             resource: "outputs".into(),
@@ -262,37 +314,30 @@ fn creation_order(program: &Program) -> Result<Vec<&str>, Error> {
 
 fn function_spec(
     name: &str,
-    p: &Map<String, Value>,
-    out: &Map<String, Value>,
+    f: &lambda_type::Function,
+    out: &Outputs,
 ) -> Result<FunctionSpec, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct F {
-        name: String,
-        memory_size: i64,
-        timeout: u64,
-        code: PathBuf,
-        architectures: Vec<Architecture>,
-        #[serde(default)]
-        environment: Option<Env>,
-    }
-    #[derive(Deserialize)]
-    struct Env {
-        variables: BTreeMap<String, Value>,
-    }
-    let f: F = props(name, p)?;
+    let positive = |key: &str, v: &Input<i64>| -> Result<u64, Error> {
+        let v = *lit(name, v)?;
+        u64::try_from(v).map_err(|_| Error::Deploy {
+            resource: name.to_owned(),
+            reason: format!("{key} {v} is negative"),
+        })
+    };
     Ok(FunctionSpec {
-        name: f.name,
-        arn: s(&out["arn"]),
-        memory_mb: f.memory_size,
-        timeout_secs: f.timeout,
+        name: f.name.clone(),
+        arn: out.get("arn").map(text).unwrap_or_default(),
+        memory_mb: *lit(name, &f.memory_size)?,
+        timeout_secs: positive("timeout", &f.timeout)?,
         env: f
             .environment
-            .map(|e| e.variables.iter().map(|(k, v)| (k.clone(), s(v))).collect())
-            .unwrap_or_default(),
-        archive: f.code,
+            .variables
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), lit(name, v)?.clone())))
+            .collect::<Result<_, Error>>()?,
+        archive: PathBuf::from(lit(name, &f.code)?),
         architecture: match f.architectures.as_slice() {
-            [one] => *one,
+            [one] => *lit(name, one)?,
             other => {
                 return Err(Error::Deploy {
                     resource: name.to_owned(),
@@ -303,49 +348,62 @@ fn function_spec(
     })
 }
 
-fn mapping_spec(name: &str, p: &Map<String, Value>, ctx: &Ctx) -> Result<MappingSpec, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct M {
-        event_source_arn: String,
-        starting_position: String,
-        batch_size: usize,
-        maximum_batching_window_in_seconds: u64,
-        parallelization_factor: usize,
-        maximum_retry_attempts: u32,
-        maximum_record_age_in_seconds: u64,
-        bisect_batch_on_function_error: bool,
-        #[serde(default)]
-        function_response_types: Vec<String>,
-        destination_config: Value,
-    }
-    let m: M = props(name, p)?;
-    let dest = s(&m.destination_config["onFailure"]["destinationArn"]);
-    let failure_bucket = ctx
-        .outputs
-        .values()
-        .find(|o| o.get("arn").map(s).as_deref() == Some(dest.as_str()))
-        .and_then(|o| o.get("bucket"))
-        .map(s)
-        .ok_or_else(|| Error::Deploy {
-            resource: name.into(),
-            reason: format!("on-failure destination {dest} is not a bucket of the stack"),
-        })?;
-    let stream_name = ctx
-        .outputs
-        .values()
-        .find(|o| o.get("arn").map(s).as_deref() == Some(m.event_source_arn.as_str()))
-        .and_then(|o| o.get("name"))
-        .map(s)
-        .unwrap_or_default();
+fn mapping_spec(
+    name: &str,
+    m: &lambda_type::EventSourceMapping,
+    ctx: &Ctx,
+) -> Result<MappingSpec, Error> {
+    let number = |key: &str, v: &Input<i64>| -> Result<u64, Error> {
+        let v = *lit(name, v)?;
+        u64::try_from(v).map_err(|_| Error::Deploy {
+            resource: name.to_owned(),
+            reason: format!("{key} {v} is negative"),
+        })
+    };
+    let dest = &m.destination_config.on_failure.destination_arn;
+    let output_of = |arn: &str, property: &str| {
+        ctx.outputs
+            .values()
+            .find(|o| o.get("arn").map(text).as_deref() == Some(arn))
+            .and_then(|o| o.get(property))
+            .map(text)
+    };
+    let failure_bucket = output_of(dest, "bucket").ok_or_else(|| Error::Deploy {
+        resource: name.into(),
+        reason: format!("on-failure destination {dest} is not a bucket of the stack"),
+    })?;
+    let stream_name = output_of(&m.event_source_arn, "name").ok_or_else(|| Error::Deploy {
+        resource: name.into(),
+        reason: format!(
+            "event source {} is not a stream of the stack",
+            m.event_source_arn
+        ),
+    })?;
+    let small = |key: &str, v: &Input<i64>| -> Result<usize, Error> {
+        usize::try_from(number(key, v)?).map_err(|_| Error::Deploy {
+            resource: name.to_owned(),
+            reason: format!("{key} is out of range"),
+        })
+    };
     Ok(MappingSpec {
-        stream_arn: m.event_source_arn,
+        stream_arn: m.event_source_arn.clone(),
         stream_name,
-        batch_size: m.batch_size,
-        batching_window_secs: m.maximum_batching_window_in_seconds,
-        parallelization_factor: m.parallelization_factor.max(1),
-        maximum_retry_attempts: m.maximum_retry_attempts,
-        maximum_record_age_secs: m.maximum_record_age_in_seconds,
+        batch_size: small("batchSize", &m.batch_size)?,
+        batching_window_secs: number(
+            "maximumBatchingWindowInSeconds",
+            &m.maximum_batching_window_in_seconds,
+        )?,
+        parallelization_factor: small("parallelizationFactor", &m.parallelization_factor)?.max(1),
+        maximum_retry_attempts: u32::try_from(*lit(name, &m.maximum_retry_attempts)?).map_err(
+            |_| Error::Deploy {
+                resource: name.to_owned(),
+                reason: "maximumRetryAttempts is out of range".into(),
+            },
+        )?,
+        maximum_record_age_secs: number(
+            "maximumRecordAgeInSeconds",
+            &m.maximum_record_age_in_seconds,
+        )?,
         bisect_on_error: m.bisect_batch_on_function_error,
         report_batch_item_failures: m
             .function_response_types
@@ -364,58 +422,46 @@ fn outputs(pairs: &[(&str, String)]) -> Map<String, Value> {
         .collect()
 }
 
-/// `Error::Deploy` for a type the local stack cannot create.
-fn unsupported(resource: &str, ty: &str) -> Error {
-    Error::Deploy {
-        resource: resource.to_owned(),
-        reason: format!("type {ty} is not supported by the local stack"),
-    }
-}
-
-/// A property the program must set, as a string (numbers and booleans as their JSON text).
-fn string(resource: &str, p: &Map<String, Value>, key: &str) -> Result<String, Error> {
-    p.get(key)
-        .map(s)
-        .ok_or_else(|| missing_property(resource, key))
-}
-
-/// A property the program must set, as an integer.
-fn integer(resource: &str, p: &Map<String, Value>, key: &str) -> Result<i64, Error> {
-    p.get(key)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| missing_property(resource, key))
-}
-
-/// A property the program must set, as a boolean.
-fn boolean(resource: &str, p: &Map<String, Value>, key: &str) -> Result<bool, Error> {
-    p.get(key)
-        .and_then(Value::as_bool)
-        .ok_or_else(|| missing_property(resource, key))
-}
-
-fn missing_property(resource: &str, key: &str) -> Error {
-    Error::Deploy {
-        resource: resource.to_owned(),
-        reason: format!("property {key} is missing or of another type than the local stack reads"),
-    }
-}
-
-/// Creates one resource, by its service's module; returns its outputs.
-async fn create(
-    c: &Clients,
-    name: &str,
-    ty: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    match ty.split(':').nth(1).unwrap_or_default() {
-        "kms" => kms::create(c, name, ty, p).await,
-        "kinesis" => kinesis::create(c, name, ty, p).await,
-        "s3" => s3::create(c, name, ty, p).await,
-        "dynamodb" => dynamodb::create(c, name, ty, p).await,
-        "sns" => sns::create(c, name, ty, p).await,
-        "cloudwatch" => cloudwatch::create(c, name, ty, p).await,
-        "iam" => iam::create(c, name, ty, p).await,
-        "lambda" => lambda::create(c, name, ty, p).await,
-        _ => Err(unsupported(name, ty)),
+/// Creates one resource by its type, from its gen type; returns its outputs.
+async fn create(c: &Clients, name: &str, ty: &str, v: Value) -> Result<Outputs, Error> {
+    use r#gen::aws::{cloudwatch as cw, dynamodb as ddb, iam as giam, kinesis as gk, kms as gkms};
+    use r#gen::aws::{s3 as gs3, sns as gsns};
+    match ty {
+        <gkms::Key as Properties>::TYPE => kms::key(c, name, typed(name, v)?).await,
+        <gkms::Alias as Properties>::TYPE => kms::alias(c, typed(name, v)?).await,
+        <gk::Stream as Properties>::TYPE => kinesis::stream(c, name, typed(name, v)?).await,
+        <gs3::Bucket as Properties>::TYPE => s3::bucket(c, typed(name, v)?).await,
+        <gs3::BucketOwnershipControls as Properties>::TYPE => {
+            s3::ownership(c, typed(name, v)?).await
+        }
+        <gs3::BucketPublicAccessBlock as Properties>::TYPE => {
+            s3::public_access(c, typed(name, v)?).await
+        }
+        <gs3::BucketServerSideEncryptionConfiguration as Properties>::TYPE => {
+            s3::encryption(c, typed(name, v)?).await
+        }
+        <gs3::BucketVersioning as Properties>::TYPE => s3::versioning(c, typed(name, v)?).await,
+        <gs3::BucketLifecycleConfiguration as Properties>::TYPE => {
+            s3::lifecycle(c, name, typed(name, v)?).await
+        }
+        <gs3::BucketPolicy as Properties>::TYPE => s3::policy(c, name, typed(name, v)?).await,
+        <gs3::BucketNotification as Properties>::TYPE => {
+            s3::notification(c, name, typed(name, v)?).await
+        }
+        <ddb::Table as Properties>::TYPE => dynamodb::table(c, name, typed(name, v)?).await,
+        <gsns::Topic as Properties>::TYPE => sns::topic(c, typed(name, v)?).await,
+        <gsns::TopicPolicy as Properties>::TYPE => {
+            sns::topic_policy(c, name, typed(name, v)?).await
+        }
+        <cw::LogGroup as Properties>::TYPE => cloudwatch::log_group(c, name, typed(name, v)?).await,
+        <cw::Dashboard as Properties>::TYPE => {
+            cloudwatch::dashboard(c, name, typed(name, v)?).await
+        }
+        <giam::Role as Properties>::TYPE => iam::role(c, name, typed(name, v)?).await,
+        <giam::RolePolicy as Properties>::TYPE => iam::role_policy(c, name, typed(name, v)?).await,
+        other => Err(Error::Deploy {
+            resource: name.to_owned(),
+            reason: format!("type {other} is not supported by the local stack"),
+        }),
     }
 }

@@ -1,168 +1,182 @@
-//! S3 buckets and their settings: ownership, public access block, encryption, versioning, lifecycle, policy, notifications.
+//! S3 buckets and their settings: ownership, public access block, encryption, versioning,
+//! lifecycle, policy, notifications.
 
-use serde_json::{Map, Value};
+use r#gen::aws::s3;
 
-use super::{outputs, s};
+use super::{Outputs, int32, lit, outputs};
 use crate::clients::Clients;
 use crate::error::Error;
 
-/// Creates one `aws:s3:*` resource; returns its outputs.
-pub(super) async fn create(
-    c: &Clients,
-    name: &str,
-    ty: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    let str_of = |k: &str| super::string(name, p, k);
-    let bool_of = |k: &str| super::boolean(name, p, k);
-    Ok(match ty {
-        "aws:s3:Bucket" => {
-            let bucket = str_of("bucket")?;
-            c.s3.create_bucket()
-                .bucket(&bucket)
-                .send()
-                .await
-                .map_err(Error::aws("s3:CreateBucket"))?;
-            outputs(&[
-                ("id", bucket.clone()),
-                ("bucket", bucket.clone()),
-                ("arn", format!("arn:aws:s3:::{bucket}")),
-            ])
-        }
-        "aws:s3:BucketOwnershipControls" => {
-            use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule};
-            let rule = OwnershipControlsRule::builder()
-                .object_ownership(ObjectOwnership::from(
-                    s(&p["rule"]["objectOwnership"]).as_str(),
-                ))
-                .build()
-                .map_err(Error::aws("s3:PutBucketOwnershipControls"))?;
-            c.s3.put_bucket_ownership_controls()
-                .bucket(str_of("bucket")?)
-                .ownership_controls(
-                    OwnershipControls::builder()
-                        .rules(rule)
-                        .build()
-                        .map_err(Error::aws("s3:PutBucketOwnershipControls"))?,
-                )
-                .send()
-                .await
-                .map_err(Error::aws("s3:PutBucketOwnershipControls"))?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        "aws:s3:BucketPublicAccessBlock" => {
-            use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-            c.s3.put_public_access_block()
-                .bucket(str_of("bucket")?)
-                .public_access_block_configuration(
-                    PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(bool_of("blockPublicAcls")?)
-                        .block_public_policy(bool_of("blockPublicPolicy")?)
-                        .ignore_public_acls(bool_of("ignorePublicAcls")?)
-                        .restrict_public_buckets(bool_of("restrictPublicBuckets")?)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(Error::aws("s3:PutPublicAccessBlock"))?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        "aws:s3:BucketServerSideEncryptionConfiguration" => {
-            use aws_sdk_s3::types::{
-                ServerSideEncryption, ServerSideEncryptionByDefault,
-                ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-            };
-            let rule = &p["rules"][0];
-            let default = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::from(
-                    s(&rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"]).as_str(),
-                ))
-                .build()
-                .map_err(Error::aws("s3:PutBucketEncryption"))?;
-            c.s3.put_bucket_encryption()
-                .bucket(str_of("bucket")?)
-                .server_side_encryption_configuration(
-                    ServerSideEncryptionConfiguration::builder()
-                        .rules(
-                            ServerSideEncryptionRule::builder()
-                                .apply_server_side_encryption_by_default(default)
-                                .bucket_key_enabled(
-                                    rule["bucketKeyEnabled"].as_bool().unwrap_or(false),
-                                )
-                                .build(),
-                        )
-                        .build()
-                        .map_err(Error::aws("s3:PutBucketEncryption"))?,
-                )
-                .send()
-                .await
-                .map_err(Error::aws("s3:PutBucketEncryption"))?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        "aws:s3:BucketVersioning" => {
-            use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-            c.s3.put_bucket_versioning()
-                .bucket(str_of("bucket")?)
-                .versioning_configuration(
-                    VersioningConfiguration::builder()
-                        .status(BucketVersioningStatus::from(
-                            s(&p["versioningConfiguration"]["status"]).as_str(),
-                        ))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(Error::aws("s3:PutBucketVersioning"))?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        "aws:s3:BucketLifecycleConfiguration" => {
-            put_lifecycle(c, p).await?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        "aws:s3:BucketPolicy" => {
-            c.s3.put_bucket_policy()
-                .bucket(str_of("bucket")?)
-                .policy(str_of("policy")?)
-                .send()
-                .await
-                .map_err(Error::aws("s3:PutBucketPolicy"))?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        "aws:s3:BucketNotification" => {
-            put_notification(c, p).await?;
-            outputs(&[("id", str_of("bucket")?)])
-        }
-        other => return Err(super::unsupported(name, other)),
-    })
+/// `aws:s3:Bucket`.
+pub(super) async fn bucket(c: &Clients, b: s3::Bucket) -> Result<Outputs, Error> {
+    let bucket = b.bucket;
+    c.s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .map_err(Error::aws("s3:CreateBucket"))?;
+    Ok(outputs(&[
+        ("id", bucket.clone()),
+        ("bucket", bucket.clone()),
+        ("arn", format!("arn:aws:s3:::{bucket}")),
+    ]))
 }
 
-/// S3 event notifications to SNS topics (the failed-batches bucket → the alert topic).
-async fn put_notification(c: &Clients, p: &Map<String, Value>) -> Result<(), Error> {
+/// What a resource attached to a bucket exposes.
+fn attached(bucket: String) -> Outputs {
+    outputs(&[("id", bucket)])
+}
+
+/// `aws:s3:BucketOwnershipControls`.
+pub(super) async fn ownership(
+    c: &Clients,
+    o: s3::BucketOwnershipControls,
+) -> Result<Outputs, Error> {
+    use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule};
+    let err = Error::aws("s3:PutBucketOwnershipControls");
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(ObjectOwnership::from(o.rule.object_ownership.as_str()))
+        .build()
+        .map_err(err)?;
+    c.s3.put_bucket_ownership_controls()
+        .bucket(&o.bucket)
+        .ownership_controls(
+            OwnershipControls::builder()
+                .rules(rule)
+                .build()
+                .map_err(Error::aws("s3:PutBucketOwnershipControls"))?,
+        )
+        .send()
+        .await
+        .map_err(Error::aws("s3:PutBucketOwnershipControls"))?;
+    Ok(attached(o.bucket))
+}
+
+/// `aws:s3:BucketPublicAccessBlock`.
+pub(super) async fn public_access(
+    c: &Clients,
+    p: s3::BucketPublicAccessBlock,
+) -> Result<Outputs, Error> {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    c.s3.put_public_access_block()
+        .bucket(&p.bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(p.block_public_acls)
+                .block_public_policy(p.block_public_policy)
+                .ignore_public_acls(p.ignore_public_acls)
+                .restrict_public_buckets(p.restrict_public_buckets)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(Error::aws("s3:PutPublicAccessBlock"))?;
+    Ok(attached(p.bucket))
+}
+
+/// `aws:s3:BucketServerSideEncryptionConfiguration`.
+pub(super) async fn encryption(
+    c: &Clients,
+    e: s3::BucketServerSideEncryptionConfiguration,
+) -> Result<Outputs, Error> {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let err = || Error::aws("s3:PutBucketEncryption");
+    let mut rules = Vec::new();
+    for r in &e.rules {
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(
+                r.apply_server_side_encryption_by_default
+                    .sse_algorithm
+                    .as_str(),
+            ))
+            .build()
+            .map_err(err())?;
+        rules.push(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .bucket_key_enabled(r.bucket_key_enabled)
+                .build(),
+        );
+    }
+    c.s3.put_bucket_encryption()
+        .bucket(&e.bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .set_rules(Some(rules))
+                .build()
+                .map_err(err())?,
+        )
+        .send()
+        .await
+        .map_err(Error::aws("s3:PutBucketEncryption"))?;
+    Ok(attached(e.bucket))
+}
+
+/// `aws:s3:BucketVersioning`.
+pub(super) async fn versioning(c: &Clients, v: s3::BucketVersioning) -> Result<Outputs, Error> {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    c.s3.put_bucket_versioning()
+        .bucket(&v.bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::from(
+                    v.versioning_configuration.status.as_str(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(Error::aws("s3:PutBucketVersioning"))?;
+    Ok(attached(v.bucket))
+}
+
+/// `aws:s3:BucketPolicy`.
+pub(super) async fn policy(c: &Clients, name: &str, p: s3::BucketPolicy) -> Result<Outputs, Error> {
+    c.s3.put_bucket_policy()
+        .bucket(&p.bucket)
+        .policy(lit(name, &p.policy)?)
+        .send()
+        .await
+        .map_err(Error::aws("s3:PutBucketPolicy"))?;
+    Ok(attached(p.bucket))
+}
+
+/// `aws:s3:BucketNotification`: event notifications to SNS topics (the failed-batches
+/// bucket → the alert topic).
+pub(super) async fn notification(
+    c: &Clients,
+    name: &str,
+    n: s3::BucketNotification,
+) -> Result<Outputs, Error> {
     use aws_sdk_s3::types::{
         Event, FilterRule, FilterRuleName, NotificationConfiguration,
         NotificationConfigurationFilter, S3KeyFilter, TopicConfiguration,
     };
     let mut topics = Vec::new();
-    for t in p["topics"].as_array().into_iter().flatten() {
-        let mut b = TopicConfiguration::builder().topic_arn(s(&t["topicArn"]));
-        for e in t["events"].as_array().into_iter().flatten() {
-            b = b.events(Event::from(s(e).as_str()));
-        }
-        if let Some(prefix) = t["filterPrefix"].as_str() {
-            let rule = FilterRule::builder()
-                .name(FilterRuleName::Prefix)
-                .value(prefix)
-                .build();
-            let key = S3KeyFilter::builder().filter_rules(rule).build();
-            b = b.filter(NotificationConfigurationFilter::builder().key(key).build());
-        }
-        topics.push(b.build().map_err(|e| Error::Deploy {
-            resource: "aws:s3:BucketNotification".into(),
-            reason: e.to_string(),
-        })?);
+    for t in n.topics {
+        let rule = FilterRule::builder()
+            .name(FilterRuleName::Prefix)
+            .value(t.filter_prefix)
+            .build();
+        let key = S3KeyFilter::builder().filter_rules(rule).build();
+        let built = TopicConfiguration::builder()
+            .topic_arn(t.topic_arn)
+            .set_events(Some(
+                t.events.iter().map(|e| Event::from(e.as_str())).collect(),
+            ))
+            .filter(NotificationConfigurationFilter::builder().key(key).build())
+            .build()
+            .map_err(|e| Error::Deploy {
+                resource: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        topics.push(built);
     }
     c.s3.put_bucket_notification_configuration()
-        .bucket(s(&p["bucket"]))
+        .bucket(&n.bucket)
         .notification_configuration(
             NotificationConfiguration::builder()
                 .set_topic_configurations(Some(topics))
@@ -171,74 +185,84 @@ async fn put_notification(c: &Clients, p: &Map<String, Value>) -> Result<(), Err
         .send()
         .await
         .map_err(Error::aws("s3:PutBucketNotificationConfiguration"))?;
-    Ok(())
+    Ok(attached(n.bucket))
 }
 
-async fn put_lifecycle(c: &Clients, p: &Map<String, Value>) -> Result<(), Error> {
+/// `aws:s3:BucketLifecycleConfiguration`.
+pub(super) async fn lifecycle(
+    c: &Clients,
+    name: &str,
+    l: s3::BucketLifecycleConfiguration,
+) -> Result<Outputs, Error> {
     use aws_sdk_s3::types::{
         AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
         LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
         Transition, TransitionDefaultMinimumObjectSize, TransitionStorageClass,
     };
+    let err = || Error::aws("s3:PutBucketLifecycleConfiguration");
     let mut rules = Vec::new();
-    for r in p["rules"].as_array().into_iter().flatten() {
+    for r in &l.rules {
         let mut b = LifecycleRule::builder()
-            .id(s(&r["id"]))
-            .status(ExpirationStatus::from(s(&r["status"]).as_str()))
+            .id(&r.id)
+            .status(ExpirationStatus::from(r.status.as_str()))
             .filter(
                 LifecycleRuleFilter::builder()
-                    .prefix(r["filter"]["prefix"].as_str().unwrap_or_default())
+                    .prefix(&r.filter.prefix)
                     .build(),
             );
-        for t in r["transitions"].as_array().into_iter().flatten() {
+        for t in &r.transitions {
             b = b.transitions(
                 Transition::builder()
-                    .days(t["days"].as_i64().unwrap_or_default() as i32)
-                    .storage_class(TransitionStorageClass::from(s(&t["storageClass"]).as_str()))
+                    .days(int32(name, "transitions.days", *lit(name, &t.days)?)?)
+                    .storage_class(TransitionStorageClass::from(t.storage_class.as_str()))
                     .build(),
             );
         }
-        if let Some(d) = r["noncurrentVersionExpiration"]["noncurrentDays"].as_i64() {
+        if let Some(n) = &r.noncurrent_version_expiration {
+            let days = *lit(name, &n.noncurrent_days)?;
             b = b.noncurrent_version_expiration(
                 NoncurrentVersionExpiration::builder()
-                    .noncurrent_days(d as i32)
+                    .noncurrent_days(int32(name, "noncurrentDays", days)?)
                     .build(),
             );
         }
-        if let Some(d) = r["abortIncompleteMultipartUpload"]["daysAfterInitiation"].as_i64() {
+        if let Some(a) = &r.abort_incomplete_multipart_upload {
             b = b.abort_incomplete_multipart_upload(
                 AbortIncompleteMultipartUpload::builder()
-                    .days_after_initiation(d as i32)
+                    .days_after_initiation(int32(
+                        name,
+                        "daysAfterInitiation",
+                        a.days_after_initiation,
+                    )?)
                     .build(),
             );
         }
-        if let Some(m) = r["expiration"]["expiredObjectDeleteMarker"].as_bool() {
+        if let Some(e) = &r.expiration {
             b = b.expiration(
                 LifecycleExpiration::builder()
-                    .expired_object_delete_marker(m)
+                    .expired_object_delete_marker(e.expired_object_delete_marker)
                     .build(),
             );
         }
-        rules.push(
-            b.build()
-                .map_err(Error::aws("s3:PutBucketLifecycleConfiguration"))?,
-        );
+        rules.push(b.build().map_err(err())?);
     }
-    let minimum = p
-        .get("transitionDefaultMinimumObjectSize")
-        .and_then(Value::as_str)
-        .map(TransitionDefaultMinimumObjectSize::from);
+    let minimum = match &l.transition_default_minimum_object_size {
+        Some(m) => Some(TransitionDefaultMinimumObjectSize::from(
+            lit(name, m)?.as_str(),
+        )),
+        None => None,
+    };
     c.s3.put_bucket_lifecycle_configuration()
-        .bucket(s(&p["bucket"]))
+        .bucket(&l.bucket)
         .set_transition_default_minimum_object_size(minimum)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
                 .set_rules(Some(rules))
                 .build()
-                .map_err(Error::aws("s3:PutBucketLifecycleConfiguration"))?,
+                .map_err(err())?,
         )
         .send()
         .await
         .map_err(Error::aws("s3:PutBucketLifecycleConfiguration"))?;
-    Ok(())
+    Ok(attached(l.bucket))
 }

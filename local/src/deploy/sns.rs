@@ -1,44 +1,42 @@
 //! The alert topic and its policy.
 
-use serde_json::{Map, Value};
+use r#gen::aws::sns::{Topic, TopicPolicy};
 
-use super::outputs;
+use super::{Outputs, lit, outputs};
 use crate::clients::Clients;
 use crate::error::Error;
 
-/// Creates one `aws:sns:*` resource; returns its outputs.
-pub(super) async fn create(
+/// `aws:sns:Topic`, encrypted with the stack's key.
+pub(super) async fn topic(c: &Clients, t: Topic) -> Result<Outputs, Error> {
+    let out = c
+        .sns
+        .create_topic()
+        .name(&t.name)
+        .attributes("KmsMasterKeyId", t.kms_master_key_id)
+        .send()
+        .await
+        .map_err(Error::aws("sns:CreateTopic"))?;
+    let arn = out.topic_arn().unwrap_or_default().to_owned();
+    Ok(outputs(&[
+        ("id", arn.clone()),
+        ("arn", arn),
+        ("name", t.name),
+    ]))
+}
+
+/// `aws:sns:TopicPolicy`.
+pub(super) async fn topic_policy(
     c: &Clients,
     name: &str,
-    ty: &str,
-    p: &Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    let str_of = |k: &str| super::string(name, p, k);
-    Ok(match ty {
-        "aws:sns:Topic" => {
-            let t = str_of("name")?;
-            let out = c
-                .sns
-                .create_topic()
-                .name(&t)
-                .attributes("KmsMasterKeyId", str_of("kmsMasterKeyId")?)
-                .send()
-                .await
-                .map_err(Error::aws("sns:CreateTopic"))?;
-            let arn = out.topic_arn().unwrap_or_default().to_owned();
-            outputs(&[("id", arn.clone()), ("arn", arn), ("name", t)])
-        }
-        "aws:sns:TopicPolicy" => {
-            c.sns
-                .set_topic_attributes()
-                .topic_arn(str_of("arn")?)
-                .attribute_name("Policy")
-                .attribute_value(str_of("policy")?)
-                .send()
-                .await
-                .map_err(Error::aws("sns:SetTopicAttributes"))?;
-            outputs(&[("id", str_of("arn")?)])
-        }
-        other => return Err(super::unsupported(name, other)),
-    })
+    p: TopicPolicy,
+) -> Result<Outputs, Error> {
+    c.sns
+        .set_topic_attributes()
+        .topic_arn(&p.arn)
+        .attribute_name("Policy")
+        .attribute_value(lit(name, &p.policy)?)
+        .send()
+        .await
+        .map_err(Error::aws("sns:SetTopicAttributes"))?;
+    Ok(outputs(&[("id", p.arn)]))
 }

@@ -1,0 +1,80 @@
+//! The program's resource types, typed: one struct per pulumi-aws resource type this stack
+//! declares, spelled as the provider schema spells its inputs. `gen` serializes them into
+//! `Pulumi.yaml`; the local stack deserializes the same structs from the resolved program,
+//! so a property renamed here breaks the build or the schema check, never a deployment.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub mod cloudwatch;
+pub mod dynamodb;
+pub mod iam;
+pub mod kinesis;
+pub mod kms;
+pub mod lambda;
+pub mod s3;
+pub mod sns;
+
+/// The inputs of one pulumi-aws resource type.
+pub trait Properties: Serialize + DeserializeOwned {
+    /// The type token, e.g. `aws:kinesis:Stream`.
+    const TYPE: &'static str;
+}
+
+/// Declares `impl Properties` for each `type => token`.
+macro_rules! tokens {
+    ($($ty:ty => $token:literal),* $(,)?) => {
+        $(impl $crate::aws::Properties for $ty {
+            const TYPE: &'static str = $token;
+        })*
+    };
+}
+pub(crate) use tokens;
+
+/// `{ enabled: … }`, a block several resource types share.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enabled<T = bool> {
+    pub enabled: T,
+}
+
+/// Parses `properties` as the type registered for the token `ty` and serializes it back:
+/// what a deployment of that resource would read. An unknown token, an unknown or missing
+/// property, or a value of another type is an error.
+pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Value, String> {
+    fn via<P: Properties>(v: serde_json::Value) -> Result<serde_json::Value, String> {
+        let typed: P = serde_json::from_value(v).map_err(|e| format!("{}: {e}", P::TYPE))?;
+        serde_json::to_value(&typed).map_err(|e| format!("{}: {e}", P::TYPE))
+    }
+    macro_rules! table {
+        ($($t:ty),* $(,)?) => {
+            $(if ty == <$t as Properties>::TYPE {
+                return via::<$t>(properties);
+            })*
+        };
+    }
+    table!(
+        kms::Key,
+        kms::Alias,
+        kinesis::Stream,
+        s3::Bucket,
+        s3::BucketOwnershipControls,
+        s3::BucketPublicAccessBlock,
+        s3::BucketServerSideEncryptionConfiguration,
+        s3::BucketPolicy,
+        s3::BucketVersioning,
+        s3::BucketLifecycleConfiguration,
+        s3::BucketNotification,
+        dynamodb::Table,
+        sns::Topic,
+        sns::TopicPolicy,
+        iam::Role,
+        iam::RolePolicy,
+        lambda::Function,
+        lambda::EventSourceMapping,
+        cloudwatch::LogGroup,
+        cloudwatch::MetricAlarm,
+        cloudwatch::Dashboard,
+    );
+    Err(format!("{ty} has no typed properties"))
+}
