@@ -44,6 +44,53 @@ pub const KNOWN: [&str; 11] = [
     RUST_LOG,
 ];
 
+/// A numeric variable's default and the values the function accepts (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub default: u64,
+    pub min: u64,
+    pub max: u64,
+}
+
+/// [`WINDOW_SECONDS`]: 1 s to a day, a minute by default.
+pub const WINDOW: Bounds = Bounds {
+    default: 60,
+    min: 1,
+    max: 86_400,
+};
+/// [`METRICS_TTL_DAYS`]: a day to ten years, 90 days by default.
+pub const TTL_DAYS: Bounds = Bounds {
+    default: 90,
+    min: 1,
+    max: 3_650,
+};
+/// [`MAX_DECOMPRESSED_BYTES`].
+pub const DECOMPRESSED: Bounds = Bounds {
+    default: 8 << 20,
+    min: 1024,
+    max: 256 << 20,
+};
+/// [`MAX_FUTURE_SKEW_SECONDS`].
+pub const FUTURE_SKEW: Bounds = Bounds {
+    default: 300,
+    min: 0,
+    max: 31_536_000,
+};
+/// [`MAX_PAST_AGE_SECONDS`].
+pub const PAST_AGE: Bounds = Bounds {
+    default: 7 * 86_400,
+    min: 0,
+    max: 3_153_600_000,
+};
+/// [`WRITE_CONCURRENCY`].
+pub const CONCURRENCY: Bounds = Bounds {
+    default: 16,
+    min: 1,
+    max: 256,
+};
+/// [`ID_FIELDS`] when it is not set.
+pub const DEFAULT_ID_FIELDS: [&str; 3] = ["sensorId", "deviceId", "userId"];
+
 /// The function's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -77,7 +124,8 @@ impl Config {
         };
         let bucket = required(ARCHIVE_BUCKET);
         let table = required(METRICS_TABLE);
-        let mut number = |name: &str, default: u64, min: u64, max: u64| -> u64 {
+        let mut number = |name: &str, b: Bounds| -> u64 {
+            let Bounds { default, min, max } = b;
             match get(name) {
                 None => default,
                 Some(v) => match v.trim().parse::<u64>() {
@@ -91,14 +139,14 @@ impl Config {
                 },
             }
         };
-        let window_secs = number(WINDOW_SECONDS, 60, 1, 86_400) as u32;
-        let ttl_days = number(METRICS_TTL_DAYS, 90, 1, 3_650) as u32;
-        let max_decompressed = number(MAX_DECOMPRESSED_BYTES, 8 << 20, 1024, 256 << 20) as usize;
-        let max_future = number(MAX_FUTURE_SKEW_SECONDS, 300, 0, 31_536_000) as i64;
-        let max_past = number(MAX_PAST_AGE_SECONDS, 7 * 86_400, 0, 3_153_600_000) as i64;
-        let concurrency = number(WRITE_CONCURRENCY, 16, 1, 256) as usize;
+        let window_secs = number(WINDOW_SECONDS, WINDOW) as u32;
+        let ttl_days = number(METRICS_TTL_DAYS, TTL_DAYS) as u32;
+        let max_decompressed = number(MAX_DECOMPRESSED_BYTES, DECOMPRESSED) as usize;
+        let max_future = number(MAX_FUTURE_SKEW_SECONDS, FUTURE_SKEW) as i64;
+        let max_past = number(MAX_PAST_AGE_SECONDS, PAST_AGE) as i64;
+        let concurrency = number(WRITE_CONCURRENCY, CONCURRENCY) as usize;
         let id_fields: Vec<String> = get(ID_FIELDS)
-            .unwrap_or_else(|| "sensorId,deviceId,userId".into())
+            .unwrap_or_else(|| DEFAULT_ID_FIELDS.join(","))
             .split(',')
             .map(|f| f.trim().to_owned())
             .filter(|f| !f.is_empty())

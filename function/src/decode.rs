@@ -186,22 +186,3 @@ fn decode_decompressed<'a>(
         other => Err(Rejection::Logs(format!("unknown messageType {other}"))),
     }
 }
-
-/// Gzips a CloudWatch Logs subscription payload (test and producer helper).
-pub fn encode_logs(log_group: &str, events: &[(i64, &str)]) -> Vec<u8> {
-    use std::io::Write;
-    let payload = serde_json::json!({
-        "messageType": "DATA_MESSAGE",
-        "owner": "123456789012",
-        "logGroup": log_group,
-        "logStream": "stream-1",
-        "subscriptionFilters": ["realtime"],
-        "logEvents": events.iter().enumerate().map(|(i, (t, m))| serde_json::json!({
-            "id": i.to_string(), "timestamp": t, "message": m
-        })).collect::<Vec<_>>(),
-    });
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(payload.to_string().as_bytes());
-    enc.finish().unwrap_or_default()
-}

@@ -85,34 +85,6 @@ pub fn decode(data: &[u8]) -> Result<Vec<SubRecord<'_>>, KplError> {
         .collect()
 }
 
-/// Aggregates user records the way the KPL does (used by tests and the producer).
-pub fn encode(records: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut keys: Vec<&str> = Vec::new();
-    let mut body = Vec::new();
-    let mut recs = Vec::new();
-    for (key, data) in records {
-        let index = keys.iter().position(|k| k == key).unwrap_or_else(|| {
-            keys.push(key);
-            keys.len() - 1
-        });
-        let mut rec = Vec::new();
-        put_varint(&mut rec, 1 << 3);
-        put_varint(&mut rec, index as u64);
-        put_bytes(&mut rec, 3, data);
-        recs.push(rec);
-    }
-    for k in keys {
-        put_bytes(&mut body, 1, k.as_bytes());
-    }
-    for rec in recs {
-        put_bytes(&mut body, 3, &rec);
-    }
-    let mut out = MAGIC.to_vec();
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&Md5::digest(&body));
-    out
-}
-
 fn utf8(b: &[u8]) -> Result<&str, KplError> {
     std::str::from_utf8(b).map_err(|_| KplError::Malformed("partition key is not UTF-8"))
 }
@@ -172,18 +144,4 @@ impl<'a> Reader<'a> {
         };
         Ok((tag >> 3, field))
     }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7F) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_bytes(out: &mut Vec<u8>, field: u64, data: &[u8]) {
-    put_varint(out, (field << 3) | 2);
-    put_varint(out, data.len() as u64);
-    out.extend_from_slice(data);
 }

@@ -78,3 +78,56 @@ fn the_dashboard_plots_metrics_the_function_publishes() {
         assert!(doc[name].is_number(), "{name} has no value");
     }
 }
+
+/// The settings the stack passes to the function default and range exactly as the function
+/// reads them: every value `gen` lets a stack choose is one the function accepts, and an
+/// unset variable means what the stack's default means.
+#[test]
+fn the_stack_settings_the_function_reads_share_defaults_and_bounds() {
+    use function::config::{self, Bounds};
+    use r#gen::settings::{Settings, TtlDays, WindowSeconds};
+    let defaults = Settings::default();
+    let same = |name: &str, stack: (u32, u32, u32), function: Bounds| {
+        assert_eq!(
+            (u64::from(stack.0), u64::from(stack.1), u64::from(stack.2)),
+            (function.default, function.min, function.max),
+            "{name}: the stack's (default, min, max) differ from the function's"
+        );
+    };
+    same(
+        config::WINDOW_SECONDS,
+        (
+            defaults.window_seconds.get(),
+            WindowSeconds::MIN,
+            WindowSeconds::MAX,
+        ),
+        config::WINDOW,
+    );
+    same(
+        config::METRICS_TTL_DAYS,
+        (defaults.metrics_ttl_days.get(), TtlDays::MIN, TtlDays::MAX),
+        config::TTL_DAYS,
+    );
+    let fields: Vec<&str> = defaults.id_fields.iter().map(|f| f.as_str()).collect();
+    assert_eq!(fields, config::DEFAULT_ID_FIELDS);
+    // And the function really takes both ends of each range.
+    for (name, b) in [
+        (config::WINDOW_SECONDS, config::WINDOW),
+        (config::METRICS_TTL_DAYS, config::TTL_DAYS),
+    ] {
+        for v in [b.min, b.max] {
+            let got = function::Config::from_vars(|k| match k {
+                "ARCHIVE_BUCKET" | "METRICS_TABLE" => Some("x".into()),
+                k if k == name => Some(v.to_string()),
+                _ => None,
+            });
+            assert!(got.is_ok(), "{name}={v}: {got:?}");
+        }
+        let over = function::Config::from_vars(|k| match k {
+            "ARCHIVE_BUCKET" | "METRICS_TABLE" => Some("x".into()),
+            k if k == name => Some((b.max + 1).to_string()),
+            _ => None,
+        });
+        assert!(over.is_err(), "{name} above its bound is refused");
+    }
+}

@@ -28,9 +28,12 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Self {
-            id_fields: vec!["sensorId".into(), "deviceId".into(), "userId".into()],
-            max_future_ms: 5 * 60 * 1000,
-            max_past_ms: 7 * 24 * 3600 * 1000,
+            id_fields: crate::config::DEFAULT_ID_FIELDS
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect(),
+            max_future_ms: crate::config::FUTURE_SKEW.default as i64 * 1000,
+            max_past_ms: crate::config::PAST_AGE.default as i64 * 1000,
             max_depth: 16,
         }
     }

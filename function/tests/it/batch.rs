@@ -1,8 +1,7 @@
 //! The pure batch core (`function::batch`) without any store: what a shard's records become.
 
+use crate::producer;
 use function::batch::{self, Summary};
-use function::decode::encode_logs;
-use function::kpl;
 
 use crate::support::{In, SHARDS, T0_MS, config, event, seq};
 
@@ -32,11 +31,11 @@ fn shard() -> Vec<In> {
         rec(2, b"\xff\xfe not json".to_vec()),
         rec(
             3,
-            kpl::encode(&[("ka", &a), ("kb", b"[1, 2]".as_slice()), ("kc", &c)]),
+            producer::kpl(&[("ka", &a), ("kb", b"[1, 2]".as_slice()), ("kc", &c)]),
         ),
         rec(
             4,
-            encode_logs(
+            producer::logs(
                 "/app/web",
                 &[
                     (T0_MS, "GET /index 200"),

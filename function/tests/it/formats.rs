@@ -182,7 +182,7 @@ proptest! {
     #[test]
     fn kpl_round_trips(records in prop::collection::vec((arb_key(), prop::collection::vec(any::<u8>(), 0..200)), 1..20)) {
         let refs: Vec<(&str, &[u8])> = records.iter().map(|(k, d)| (k.as_str(), d.as_slice())).collect();
-        let encoded = kpl::encode(&refs);
+        let encoded = crate::producer::kpl(&refs);
         prop_assert!(kpl::is_aggregated(&encoded));
         let decoded = kpl::decode(&encoded).expect("decodes");
         let back: Vec<(&str, &[u8])> = decoded.iter().map(|s| (s.partition_key, s.data)).collect();
@@ -192,7 +192,7 @@ proptest! {
     #[test]
     fn cloudwatch_logs_round_trip(events in prop::collection::vec((0i64..2_000_000_000_000, "[ -~]{0,80}"), 0..20)) {
         let refs: Vec<(i64, &str)> = events.iter().map(|(t, m)| (*t, m.as_str())).collect();
-        let gz = decode::encode_logs("/g", &refs);
+        let gz = crate::producer::logs("/g", &refs);
         let Ok(Decoded::Units(units)) = decode::decode(&gz, "k", Limits::default()) else {
             panic!("not decoded");
         };

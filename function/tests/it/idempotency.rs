@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 
 use function::archive::MemoryArchive;
 use function::handler::{Backoff, Processor};
+use function::recover;
 use function::store::{MemoryTable, Totals};
-use function::{kpl, recover};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -47,7 +47,7 @@ fn shard_records(shard: usize, recs: &[GenRecord]) -> Vec<In> {
                         .zip(&bodies)
                         .map(|(k, b)| (k.as_str(), b.as_bytes()))
                         .collect();
-                    kpl::encode(&refs)
+                    crate::producer::kpl(&refs)
                 }
                 _ => b"\x00garbage".to_vec(),
             };

@@ -8,6 +8,7 @@ mod formats;
 mod handler;
 mod idempotency;
 mod limits;
+mod producer;
 mod requests;
 mod store;
 mod support;
