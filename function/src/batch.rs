@@ -34,6 +34,8 @@ pub struct Summary {
     pub items: u64,
     pub pages_written: u64,
     pub conflicts: u64,
+    /// Pages read back (`Query`) to re-plan after a conflict.
+    pub queries: u64,
     pub failed_shards: u64,
 }
 

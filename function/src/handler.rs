@@ -29,6 +29,17 @@ use crate::{Config, Error};
 pub const MAX_ATTEMPTS: u32 = 8;
 /// Items whose last-known pages are kept between invocations of a warm container.
 const CACHE_LIMIT: usize = 50_000;
+/// How far behind the newest window written an item's view is still kept (plus two
+/// windows): records for older windows are late, and their item is read back instead.
+const CACHE_HORIZON_MS: i64 = 15 * 60 * 1000;
+
+/// Item views a warm container keeps: bounded in number, and dropped once their window is
+/// far behind the newest one written, so memory follows the active items, not the uptime.
+#[derive(Debug, Default)]
+struct Cache {
+    views: HashMap<WindowKey, View>,
+    newest_ms: i64,
+}
 
 /// Delay between contended rounds: full jitter over an exponentially growing cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +81,7 @@ pub struct Processor<A, M> {
     pub backoff: Backoff,
     archive: A,
     metrics: M,
-    cache: Mutex<HashMap<WindowKey, View>>,
+    cache: Mutex<Cache>,
 }
 
 /// What writing one item did.
@@ -80,6 +91,8 @@ struct ItemOutcome {
     duplicates: u64,
     conflicts: u64,
     pages: u64,
+    /// Pages read back (`Query`) after a conflict with a full page.
+    queries: u64,
     /// Records the table refused, with its message.
     refused: Vec<(usize, String)>,
 }
@@ -92,7 +105,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             backoff: Backoff::default(),
             archive,
             metrics,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
@@ -158,6 +171,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                     summary.duplicates += o.duplicates;
                     summary.conflicts += o.conflicts;
                     summary.pages_written += o.pages;
+                    summary.queries += o.queries;
                     refused.extend(o.refused.into_iter().map(|(i, m)| (recs[i], m)));
                 }
                 Err(e) => {
@@ -241,7 +255,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             .cache
             .lock()
             .ok()
-            .and_then(|c| c.get(key).cloned())
+            .and_then(|c| c.views.get(key).cloned())
             .unwrap_or_default();
         let mut done = vec![false; recs.len()];
         let mut out = ItemOutcome::default();
@@ -292,6 +306,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                 }
             }
             if reload {
+                out.queries += 1;
                 let label = store::window_label(key.window_start_ms);
                 view = View::loaded(self.metrics.load(&key.entity, &label).await?);
             }
@@ -317,11 +332,17 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
     }
 
     fn remember(&self, key: &WindowKey, view: View) {
+        let horizon = CACHE_HORIZON_MS + 2 * i64::from(self.config.window_secs) * 1000;
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= CACHE_LIMIT {
-                cache.clear();
+            if key.window_start_ms > cache.newest_ms {
+                cache.newest_ms = key.window_start_ms;
+                let oldest = cache.newest_ms - horizon;
+                cache.views.retain(|k, _| k.window_start_ms >= oldest);
             }
-            cache.insert(key.clone(), view);
+            if cache.views.len() >= CACHE_LIMIT {
+                cache.views.clear();
+            }
+            cache.views.insert(key.clone(), view);
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     function::telemetry::init();
     let processor = function::aws::processor_from_env().await?;

@@ -66,6 +66,7 @@ pub fn batch_done(namespace: &str, s: &Summary, elapsed: Duration) {
         items = s.items,
         pages_written = s.pages_written,
         conflicts = s.conflicts,
+        queries = s.queries,
         failed_shards = s.failed_shards,
         duration_ms = elapsed.as_millis() as u64,
         "batch processed"

@@ -27,9 +27,12 @@ fn ministack_bin(root: &Path) -> PathBuf {
 
 /// Whether the pinned emulator is already installed.
 pub fn installed(root: &Path) -> bool {
-    let marker = venv_dir(root).join("installed.txt");
-    ministack_bin(root).exists()
-        && std::fs::read_to_string(marker).is_ok_and(|m| m == PIP_PACKAGES.join(" "))
+    ministack_bin(root).exists() && venv_has(&venv_dir(root), &PIP_PACKAGES)
+}
+
+/// Whether the venv at `dir` was made with exactly `packages`.
+fn venv_has(dir: &Path, packages: &[&str]) -> bool {
+    std::fs::read_to_string(dir.join("installed.txt")).is_ok_and(|m| m == packages.join(" "))
 }
 
 async fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
@@ -52,13 +55,9 @@ async fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
 /// Serializes installs within a process (tests bring several stacks up at once).
 static INSTALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Installs the pinned emulator into the venv (Python 3 is the only prerequisite).
-pub async fn install(root: &Path) -> Result<(), Error> {
-    let _guard = INSTALL.lock().await;
-    if installed(root) {
-        return Ok(());
-    }
-    let python = ["python3", "python"]
+/// The system's Python 3 (the only prerequisite of the local stack).
+fn python() -> Result<&'static str, Error> {
+    ["python3", "python"]
         .into_iter()
         .find(|p| {
             std::process::Command::new(p)
@@ -69,22 +68,37 @@ pub async fn install(root: &Path) -> Result<(), Error> {
         .ok_or(Error::Missing {
             program: "python3",
             hint: "install Python 3 (e.g. `apt-get install python3 python3-venv`)",
-        })?;
-    let venv = venv_dir(root);
+        })
+}
+
+/// Makes a venv at `dir` holding exactly the pinned `packages` (nothing when it already
+/// does); returns its Python.
+pub async fn venv(dir: &Path, packages: &[&str]) -> Result<PathBuf, Error> {
+    let _guard = INSTALL.lock().await;
+    let bin = dir.join("bin/python");
+    if bin.exists() && venv_has(dir, packages) {
+        return Ok(bin);
+    }
     run(
-        Command::new(python).arg("-m").arg("venv").arg(&venv),
+        Command::new(python()?).arg("-m").arg("venv").arg(dir),
         "python3 -m venv",
     )
     .await?;
     run(
-        Command::new(venv.join("bin/pip"))
+        Command::new(dir.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(PIP_PACKAGES),
-        "pip install ministack",
+            .args(packages),
+        &format!("pip install {}", packages.join(" ")),
     )
     .await?;
-    let marker = venv.join("installed.txt");
-    std::fs::write(&marker, PIP_PACKAGES.join(" ")).map_err(Error::io(marker))
+    let marker = dir.join("installed.txt");
+    std::fs::write(&marker, packages.join(" ")).map_err(Error::io(marker))?;
+    Ok(bin)
+}
+
+/// Installs the pinned emulator into the venv (Python 3 is the only prerequisite).
+pub async fn install(root: &Path) -> Result<(), Error> {
+    venv(&venv_dir(root), &PIP_PACKAGES).await.map(drop)
 }
 
 /// Ports this process has handed out: two stacks started at once (tests run in parallel)

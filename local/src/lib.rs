@@ -10,6 +10,8 @@
 //! * [`archive`]: the archive bucket read back for recovery.
 //! * [`failure`]: given-up batches kept in S3 (Lambda's on-failure record layout).
 //! * [`producer`], [`status`]: `send`, `status`/`watch`/`query`.
+//! * [`bench`], [`bench_process`]: the end-to-end benchmark; the process-level comparison
+//!   with a Python reference handler.
 //! * [`cost`]: what the pipeline costs at list prices, from request counts of the
 //!   production path.
 //! * [`build`]: the function `up` runs — the dev build sharing `local`'s dependencies, or the
@@ -19,6 +21,7 @@
 
 pub mod archive;
 pub mod bench;
+pub mod bench_process;
 pub mod build;
 pub mod cli;
 pub mod clients;

@@ -85,6 +85,8 @@ struct Pending {
 struct Shared {
     waiting: BTreeMap<String, oneshot::Sender<Result<Vec<u8>, InvokeError>>>,
     init_error: Option<String>,
+    /// When the process first asked for an invocation: the end of its init.
+    first_next: Option<Instant>,
 }
 
 #[derive(Clone)]
@@ -106,6 +108,8 @@ pub struct Environment {
     queued: Arc<Mutex<mpsc::Receiver<Pending>>>,
     shared: Arc<Mutex<Shared>>,
     child: Option<Child>,
+    /// When the current process was started.
+    spawned: Option<Instant>,
     seq: u64,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -163,6 +167,7 @@ impl Environment {
             queued,
             shared,
             child: None,
+            spawned: None,
             seq: 0,
             _server: server,
         })
@@ -199,6 +204,7 @@ impl Environment {
             .spawn()
             .map_err(|e| Error::Runtime(format!("starting {}: {e}", self.bootstrap.display())))?;
         self.child = Some(child);
+        self.spawned = Some(Instant::now());
         Ok(())
     }
 
@@ -213,6 +219,49 @@ impl Environment {
         let mut s = self.shared.lock().await;
         s.waiting.clear();
         s.init_error = None;
+        s.first_next = None;
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// The current process's init: from its start to its first request for an invocation
+    /// (what Lambda reports as Init Duration).
+    pub async fn init_duration(&self) -> Option<Duration> {
+        let first = self.shared.lock().await.first_next?;
+        Some(first.saturating_duration_since(self.spawned?))
+    }
+
+    /// Starts the process (when it is not running) and waits until its init is done: it
+    /// asked for its first invocation. Lambda's provisioned-concurrency start, for
+    /// measuring init apart from invocations.
+    pub async fn warm(&mut self) -> Result<(), Error> {
+        let alive = match self.child.as_mut() {
+            Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
+            None => false,
+        };
+        if !alive {
+            self.restart().await;
+            self.spawn()?;
+        }
+        let limit = Duration::from_secs(self.spec.timeout_secs.max(1));
+        let started = Instant::now();
+        while self.shared.lock().await.first_next.is_none() {
+            if started.elapsed() > limit {
+                return Err(Error::Runtime("the function's init did not finish".into()));
+            }
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                return Err(Error::Runtime(format!(
+                    "the function exited in init: {status}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
     }
 
     /// Invokes the function with `event`; one invocation at a time per environment.
@@ -279,6 +328,11 @@ impl Environment {
 }
 
 async fn next(State(s): State<ApiState>) -> Response {
+    s.shared
+        .lock()
+        .await
+        .first_next
+        .get_or_insert_with(Instant::now);
     let mut rx = s.next.lock().await;
     let Some(p) = rx.recv().await else {
         return StatusCode::GONE.into_response();

@@ -347,3 +347,49 @@ fn readme_aws_cli_lines_work(dir: &Path) {
         );
     }
 }
+
+/// The process-level benchmark runs both handlers to the end on a tiny workload and reports
+/// what each did: one archive object per batch, one table write per (entity, minute) item
+/// (20 per batch of 100). No timing is asserted: the numbers go to BENCHMARKS.md.
+#[test]
+fn bench_process_runs_the_bootstrap_and_the_python_reference() {
+    let dir = state("bench-process");
+    let o = run(
+        &dir,
+        &[
+            "bench-process",
+            "--batches",
+            "2",
+            "--runs",
+            "1",
+            "--skip-build",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = json(&o);
+    let rows = rows.as_array().expect("a list of measurements");
+    let by = |name: &str| {
+        rows.iter()
+            .find(|r| r["implementation"] == name)
+            .unwrap_or_else(|| panic!("no {name} row in {rows:?}"))
+    };
+    for (name, write) in [
+        ("Rust", "dynamodb:PutItem"),
+        ("Python", "dynamodb:UpdateItem"),
+    ] {
+        let r = by(name);
+        assert_eq!(r["records"], 200, "{name}");
+        assert_eq!(r["requests_per_1000"]["s3:PutObject"], 10.0, "{name}");
+        assert_eq!(r["requests_per_1000"][write], 200.0, "{name}");
+        assert!(r["peak_rss_mib"].as_f64().unwrap_or(0.0) > 0.0, "{name}");
+        assert!(
+            r["s3_bytes_per_1000"].as_f64().unwrap_or(0.0) > 0.0,
+            "{name}"
+        );
+        assert!(
+            r["dynamodb_bytes_per_1000"].as_f64().unwrap_or(0.0) > 0.0,
+            "{name}"
+        );
+    }
+}

@@ -13,6 +13,38 @@ fn num(v: Option<&Av>) -> f64 {
         .unwrap_or_else(|| panic!("not a number: {v:?}"))
 }
 
+/// A warm container keeps the view of a recent item (its next record is one write, no
+/// conflict) and drops the views of windows far behind the newest one it wrote, so memory
+/// follows the active items: a late record for a dropped item costs one conflict and is
+/// still counted once.
+#[test]
+fn warm_views_follow_the_recent_windows() {
+    use crate::support::{In, SHARDS, T0_MS, event, seq};
+    let (p, _, table) = processor();
+    let at = |n: u64, minute: i64| {
+        let ms = T0_MS + minute * 60_000;
+        let ts = chrono::DateTime::from_timestamp_millis(ms)
+            .expect("valid")
+            .to_rfc3339();
+        In {
+            shard: SHARDS[0],
+            seq: seq(n),
+            partition_key: "sensor-a".into(),
+            data: format!(r#"{{"sensorId":"sensor-a","temperature":1,"timestamp":"{ts}"}}"#)
+                .into_bytes(),
+            arrival_ms: ms,
+        }
+    };
+    let run = |r: In| block_on(p.process(&event(&[r]))).expect("processed").1;
+    assert_eq!(run(at(1, 0)).conflicts, 0, "a new item");
+    assert_eq!(run(at(2, 0)).conflicts, 0, "its view was kept");
+    assert_eq!(run(at(3, 60)).conflicts, 0, "an hour later: a new item");
+    let late = run(at(4, 0));
+    assert_eq!((late.counted, late.conflicts), (1, 1), "the old view was dropped");
+    let counts: Vec<u64> = totals(&table).values().map(|t| t.count).collect();
+    assert_eq!(counts, [3, 1]);
+}
+
 #[test]
 fn sensor_and_clickstream_batch_is_archived_and_aggregated() {
     let (p, archive, table) = processor();

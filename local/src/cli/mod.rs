@@ -1,6 +1,7 @@
 //! The `local` command line: `up`, `send`, `status`, `watch`, `query`, `rejected`, `logs`,
 //! `redrive`, `bench`. Every argument is checked here, at the edge.
 
+mod bench_view;
 mod cost_view;
 mod times;
 mod view;
@@ -161,6 +162,23 @@ pub enum Cmd {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
         secs: u64,
     },
+    /// Process-level benchmark: the packaged bootstrap and a Python 3.11 reference handler
+    /// written from the seed, side by side on the same workload (init, CPU, peak RSS,
+    /// requests and bytes per 1,000 records).
+    BenchProcess {
+        /// Batches of 100 records per run and implementation.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batches: u64,
+        /// Runs (each runs both, alternating which goes first).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+        runs: u64,
+        /// Use the packaged target/lambda/<arch>/bootstrap.zip as it is.
+        #[arg(long)]
+        skip_build: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where one stack's state lives, and its name.
@@ -168,6 +186,8 @@ pub enum Cmd {
 pub struct Target {
     pub stack: String,
     pub dir: PathBuf,
+    /// `--state`, when given.
+    state_root: Option<PathBuf>,
 }
 
 impl Target {
@@ -179,6 +199,16 @@ impl Target {
         Self {
             stack: cli.stack.clone(),
             dir,
+            state_root: cli.state.clone(),
+        }
+    }
+
+    /// Where a benchmark's own stack keeps its state: `<--state>/<stack>-<name>`, or
+    /// `target/<name>` (never the stack `up` runs).
+    fn bench_dir(&self, name: &str) -> PathBuf {
+        match &self.state_root {
+            Some(root) => root.join(format!("{}-{name}", self.stack)),
+            None => repo_root().join("target").join(name),
         }
     }
 
@@ -352,7 +382,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 port: None,
                 build: Build::RELEASE,
                 progress: true,
-                state_dir: Some(repo_root().join("target/bench-e2e")),
+                state_dir: Some(target.bench_dir("bench-e2e")),
                 architecture: None,
             };
             let local = LocalStack::up(&opts).await?;
@@ -366,6 +396,39 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let rows = crate::bench::run(&local, &rates, secs).await;
             local.down().await;
             print!("{}", crate::bench::table(&rows?));
+            Ok(())
+        }
+        Cmd::BenchProcess {
+            batches,
+            runs,
+            skip_build,
+            json,
+        } => {
+            let opts = UpOptions {
+                root: repo_root(),
+                stack: target.stack.clone(),
+                port: None,
+                build: if skip_build {
+                    Build::PACKAGED
+                } else {
+                    Build::RELEASE
+                },
+                progress: true,
+                state_dir: Some(target.bench_dir("bench-process")),
+                architecture: None,
+            };
+            let local = LocalStack::up(&opts).await?;
+            let rows = crate::bench_process::run(&local, batches, runs as usize).await;
+            local.down().await;
+            let rows = rows?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
+            } else {
+                print!("{}", bench_view::table(&rows));
+            }
             Ok(())
         }
         Cmd::Redrive => {

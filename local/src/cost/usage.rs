@@ -62,8 +62,9 @@ impl Usage {
 /// A fixed start (2026-01-01T00:00:00Z): the counts do not depend on the clock.
 const T0_MS: i64 = 1_767_225_600_000;
 
-/// A record of the seed's shapes: 70 % IoT readings, 30 % clickstream events.
-fn record(i: u64, entity: u32, t_ms: i64) -> (String, Vec<u8>) {
+/// A record of the seed's shapes: entities 0–6 of every 10 send IoT readings, 7–9
+/// clickstream events.
+pub(crate) fn record(i: u64, entity: u32, t_ms: i64) -> (String, Vec<u8>) {
     let ts = chrono::DateTime::from_timestamp_millis(t_ms)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
@@ -98,7 +99,13 @@ struct Batch {
     records: Vec<(String, Vec<u8>, i64)>,
 }
 
-fn event(shard: u32, first_seq: u64, records: &[(String, Vec<u8>, i64)]) -> KinesisEvent {
+/// A Kinesis event as Lambda delivers it: `(partition key, data, arrival ms)` records on
+/// one shard, sequence numbers from `first_seq`.
+pub(crate) fn event(
+    shard: u32,
+    first_seq: u64,
+    records: &[(String, Vec<u8>, i64)],
+) -> KinesisEvent {
     let b64 = base64::engine::general_purpose::STANDARD;
     let shard_id = format!("shardId-{shard:012}");
     let recs: Vec<_> = records
