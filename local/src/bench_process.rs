@@ -359,32 +359,15 @@ async fn bucket_bytes(s: &LocalStack, bucket: &str) -> Result<u64, Error> {
 }
 
 async fn table_bytes(s: &LocalStack, table: &str) -> Result<u64, Error> {
-    let mut total = 0u64;
-    let mut start = None;
-    loop {
-        let page = s
-            .clients
-            .dynamodb
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(Error::aws("dynamodb:Scan"))?;
-        total += page
-            .items()
-            .iter()
-            .map(|item| {
-                item.iter()
-                    .map(|(k, v)| k.len() + value_size(v))
-                    .sum::<usize>() as u64
-            })
-            .sum::<u64>();
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(total);
-        }
-    }
+    let items = crate::status::scan_items(&s.clients, table).await?;
+    Ok(items
+        .iter()
+        .map(|item| {
+            item.iter()
+                .map(|(k, v)| k.len() + value_size(v))
+                .sum::<usize>() as u64
+        })
+        .sum())
 }
 
 /// A value's size as DynamoDB bills it (strings and binaries by length, numbers by

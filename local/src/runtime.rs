@@ -234,10 +234,8 @@ impl Environment {
         Some(first.saturating_duration_since(self.spawned?))
     }
 
-    /// Starts the process (when it is not running) and waits until its init is done: it
-    /// asked for its first invocation. Lambda's provisioned-concurrency start, for
-    /// measuring init apart from invocations.
-    pub async fn warm(&mut self) -> Result<(), Error> {
+    /// Starts the process unless it is running.
+    async fn ensure_running(&mut self) -> Result<(), Error> {
         let alive = match self.child.as_mut() {
             Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
             None => false,
@@ -246,6 +244,14 @@ impl Environment {
             self.restart().await;
             self.spawn()?;
         }
+        Ok(())
+    }
+
+    /// Starts the process (when it is not running) and waits until its init is done: it
+    /// asked for its first invocation. Lambda's provisioned-concurrency start, for
+    /// measuring init apart from invocations.
+    pub async fn warm(&mut self) -> Result<(), Error> {
+        self.ensure_running().await?;
         let limit = Duration::from_secs(self.spec.timeout_secs.max(1));
         let started = Instant::now();
         while self.shared.lock().await.first_next.is_none() {
@@ -266,14 +272,7 @@ impl Environment {
 
     /// Invokes the function with `event`; one invocation at a time per environment.
     pub async fn invoke(&mut self, event: &[u8]) -> Result<Result<Vec<u8>, InvokeError>, Error> {
-        let alive = match self.child.as_mut() {
-            Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
-            None => false,
-        };
-        if !alive {
-            self.restart().await;
-            self.spawn()?;
-        }
+        self.ensure_running().await?;
         self.seq += 1;
         let id = format!("{:08x}-local-{}", std::process::id(), self.seq);
         let timeout = Duration::from_secs(self.spec.timeout_secs.max(1));

@@ -1,6 +1,6 @@
 //! Reading the stack back: aggregates per entity, alarm states, queue depth, mapping counters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -29,9 +29,7 @@ fn aggregates(pages: &[Page]) -> Vec<Aggregate> {
         .collect()
 }
 
-fn pages_of(
-    items: &[std::collections::HashMap<String, AttributeValue>],
-) -> Result<Vec<Page>, Error> {
+fn pages_of(items: &[HashMap<String, AttributeValue>]) -> Result<Vec<Page>, Error> {
     items
         .iter()
         .map(|i| function::aws::page_of(i).map_err(Error::Item))
@@ -40,7 +38,16 @@ fn pages_of(
 
 /// Every aggregate (a full scan: the local table is small).
 pub async fn scan(c: &Clients, table: &str) -> Result<Vec<Aggregate>, Error> {
-    let mut pages = Vec::new();
+    let items = scan_items(c, table).await?;
+    Ok(aggregates(&pages_of(&items)?))
+}
+
+/// Every item of `table`, page after page.
+pub async fn scan_items(
+    c: &Clients,
+    table: &str,
+) -> Result<Vec<HashMap<String, AttributeValue>>, Error> {
+    let mut items = Vec::new();
     let mut start = None;
     loop {
         let out = c
@@ -51,10 +58,10 @@ pub async fn scan(c: &Clients, table: &str) -> Result<Vec<Aggregate>, Error> {
             .send()
             .await
             .map_err(Error::aws("dynamodb:Scan"))?;
-        pages.extend(pages_of(out.items())?);
+        items.extend(out.items().iter().cloned());
         start = out.last_evaluated_key().cloned();
         if start.is_none() {
-            return Ok(aggregates(&pages));
+            return Ok(items);
         }
     }
 }

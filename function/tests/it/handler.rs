@@ -40,7 +40,11 @@ fn warm_views_follow_the_recent_windows() {
     assert_eq!(run(at(2, 0)).conflicts, 0, "its view was kept");
     assert_eq!(run(at(3, 60)).conflicts, 0, "an hour later: a new item");
     let late = run(at(4, 0));
-    assert_eq!((late.counted, late.conflicts), (1, 1), "the old view was dropped");
+    assert_eq!(
+        (late.counted, late.conflicts),
+        (1, 1),
+        "the old view was dropped"
+    );
     let counts: Vec<u64> = totals(&table).values().map(|t| t.count).collect();
     assert_eq!(counts, [3, 1]);
 }

@@ -150,6 +150,15 @@ fn lit<'a, T>(name: &str, input: &'a Input<T>) -> Result<&'a T, Error> {
     })
 }
 
+/// A resolved integer input that may not be negative.
+fn non_negative(name: &str, key: &str, v: &Input<i64>) -> Result<u64, Error> {
+    let v = *lit(name, v)?;
+    u64::try_from(v).map_err(|_| Error::Deploy {
+        resource: name.to_owned(),
+        reason: format!("{key} {v} is negative"),
+    })
+}
+
 /// An integer property the SDK takes as `i32`.
 fn int32(name: &str, key: &str, v: i64) -> Result<i32, Error> {
     i32::try_from(v).map_err(|_| Error::Deploy {
@@ -317,18 +326,11 @@ fn function_spec(
     f: &lambda_type::Function,
     out: &Outputs,
 ) -> Result<FunctionSpec, Error> {
-    let positive = |key: &str, v: &Input<i64>| -> Result<u64, Error> {
-        let v = *lit(name, v)?;
-        u64::try_from(v).map_err(|_| Error::Deploy {
-            resource: name.to_owned(),
-            reason: format!("{key} {v} is negative"),
-        })
-    };
     Ok(FunctionSpec {
         name: f.name.clone(),
         arn: out.get("arn").map(text).unwrap_or_default(),
         memory_mb: *lit(name, &f.memory_size)?,
-        timeout_secs: positive("timeout", &f.timeout)?,
+        timeout_secs: non_negative(name, "timeout", &f.timeout)?,
         env: f
             .environment
             .variables
@@ -353,13 +355,7 @@ fn mapping_spec(
     m: &lambda_type::EventSourceMapping,
     ctx: &Ctx,
 ) -> Result<MappingSpec, Error> {
-    let number = |key: &str, v: &Input<i64>| -> Result<u64, Error> {
-        let v = *lit(name, v)?;
-        u64::try_from(v).map_err(|_| Error::Deploy {
-            resource: name.to_owned(),
-            reason: format!("{key} {v} is negative"),
-        })
-    };
+    let number = |key: &str, v: &Input<i64>| non_negative(name, key, v);
     let dest = &m.destination_config.on_failure.destination_arn;
     let output_of = |arn: &str, property: &str| {
         ctx.outputs
