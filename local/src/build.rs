@@ -118,8 +118,9 @@ pub async fn function(
         }
     };
     run_cargo(cmd.current_dir(root), &what, progress).await?;
-    if profile == Profile::Dev {
-        zip_binary(&target_dir(root).join("debug/bootstrap"), &zip)?;
+    let binary = target_dir(root).join("debug/bootstrap");
+    if profile == Profile::Dev && !newer(&zip, &binary) {
+        zip_binary(&binary, &zip)?;
     }
     Ok(zip)
 }
@@ -129,6 +130,12 @@ pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map_or_else(|| root.join("target"), |t| root.join(t))
+}
+
+/// Whether `a` exists and was written after `b` (an unchanged binary is not zipped again).
+fn newer(a: &Path, b: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(a), modified(b)), (Some(a), Some(b)) if a > b)
 }
 
 fn zip_binary(binary: &Path, out: &Path) -> Result<(), Error> {
@@ -231,6 +238,25 @@ mod tests {
         );
         assert_eq!(compiling("    Finished `dev` profile"), None);
         assert_eq!(compiling("warning: Compiling is not a crate"), None);
+    }
+
+    #[test]
+    fn an_unchanged_binary_is_not_zipped_again() {
+        let dir = std::env::temp_dir().join(format!("build-newer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (zip, bin) = (dir.join("a.zip"), dir.join("bootstrap"));
+        assert!(!newer(&zip, &bin), "no zip yet");
+        let at = |p: &Path, secs: u64| {
+            let f = std::fs::File::create(p).expect("file");
+            f.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+                .expect("mtime");
+        };
+        at(&bin, 1_000);
+        at(&zip, 2_000);
+        assert!(newer(&zip, &bin));
+        at(&bin, 3_000);
+        assert!(!newer(&zip, &bin), "the binary was rebuilt");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
