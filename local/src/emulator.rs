@@ -75,6 +75,9 @@ fn python() -> Result<&'static str, Error> {
 /// does); returns its Python.
 pub async fn venv(dir: &Path, packages: &[&str]) -> Result<PathBuf, Error> {
     let _guard = INSTALL.lock().await;
+    // Other processes (tests run several binaries; `bench-process` next to `up`) install
+    // into the same folder: one at a time, across processes too.
+    let _lock = lock_file(&dir.with_extension("lock")).await?;
     let bin = dir.join("bin/python");
     if bin.exists() && venv_has(dir, packages) {
         return Ok(bin);
@@ -94,6 +97,19 @@ pub async fn venv(dir: &Path, packages: &[&str]) -> Result<PathBuf, Error> {
     let marker = dir.join("installed.txt");
     std::fs::write(&marker, packages.join(" ")).map_err(Error::io(marker))?;
     Ok(bin)
+}
+
+/// Holds an exclusive lock on `path` (created if needed) until the file is dropped.
+async fn lock_file(path: &Path) -> Result<std::fs::File, Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    let file = std::fs::File::create(path).map_err(Error::io(path))?;
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| Error::Install(format!("locking {}: {e}", owned.display())))?
+        .map_err(Error::io(path))
 }
 
 /// Installs the pinned emulator into the venv (Python 3 is the only prerequisite).

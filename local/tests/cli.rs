@@ -99,16 +99,18 @@ impl Up {
     fn start(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).expect("state dir");
         let out = std::fs::File::create(dir.join("up.out")).expect("up.out");
+        let err = std::fs::File::create(dir.join("up.err")).expect("up.err");
         let child = local(dir, &["up", "--demo", "0", "--release", "--skip-build"])
             .stdout(out)
-            .stderr(Stdio::null())
+            .stderr(err)
             .spawn()
             .expect("up starts");
         let started = Instant::now();
         while !run(dir, &["status", "--json"]).status.success() {
             assert!(
                 started.elapsed() < Duration::from_secs(180),
-                "up never came up"
+                "up never came up:\n{}",
+                std::fs::read_to_string(dir.join("up.err")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(500));
         }
