@@ -56,18 +56,19 @@ pub struct DynamoMetrics {
     pub table: String,
 }
 
+/// An item attribute value as the SDK sends it, moved (no string is copied).
+pub fn into_attribute(v: Av) -> AttributeValue {
+    match v {
+        Av::S(s) => AttributeValue::S(s),
+        Av::N(n) => AttributeValue::N(n),
+        Av::Bool(b) => AttributeValue::Bool(b),
+        Av::M(m) => AttributeValue::M(m.into_iter().map(|(k, v)| (k, into_attribute(v))).collect()),
+    }
+}
+
 /// An item attribute value as the SDK sends it.
 pub fn to_attribute(v: &Av) -> AttributeValue {
-    match v {
-        Av::S(s) => AttributeValue::S(s.clone()),
-        Av::N(n) => AttributeValue::N(n.clone()),
-        Av::Bool(b) => AttributeValue::Bool(*b),
-        Av::M(m) => AttributeValue::M(
-            m.iter()
-                .map(|(k, v)| (k.clone(), to_attribute(v)))
-                .collect(),
-        ),
-    }
+    into_attribute(v.clone())
 }
 
 /// An SDK attribute value as an item value (`None` for types the table never holds).
@@ -107,8 +108,8 @@ impl DynamoMetrics {
         let item: HashMap<String, AttributeValue> = w
             .page
             .to_item()
-            .iter()
-            .map(|(k, v)| (k.clone(), to_attribute(v)))
+            .into_iter()
+            .map(|(k, v)| (k, into_attribute(v)))
             .collect();
         let req = self
             .client
