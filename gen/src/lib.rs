@@ -39,6 +39,14 @@ pub fn function_archive(arch: settings::Architecture) -> String {
     format!("{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip", arch.as_str())
 }
 
+/// Cargo's target dir for the workspace at `root`: `CARGO_TARGET_DIR` (relative to `root`
+/// when relative) or `root/target`.
+pub fn target_dir(root: &std::path::Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .map_or_else(|| root.join("target"), |t| root.join(t))
+}
+
 /// Where the per-architecture zips live (relative to the repo root).
 pub const FUNCTION_ARCHIVE_DIR: &str = "target/lambda";
 

@@ -118,18 +118,11 @@ pub async fn function(
         }
     };
     run_cargo(cmd.current_dir(root), &what, progress).await?;
-    let binary = target_dir(root).join("debug/bootstrap");
+    let binary = r#gen::target_dir(root).join("debug/bootstrap");
     if profile == Profile::Dev && !newer(&zip, &binary) {
         zip_binary(&binary, &zip)?;
     }
     Ok(zip)
-}
-
-/// Cargo's target dir: `CARGO_TARGET_DIR` (relative to the workspace root) or `target`.
-pub fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map_or_else(|| root.join("target"), |t| root.join(t))
 }
 
 /// Whether `a` exists and was written after `b` (an unchanged binary is not zipped again).

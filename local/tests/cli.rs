@@ -284,22 +284,11 @@ fn a_running_stack_is_one_per_name_scriptable_and_shows_its_rejects() {
 /// AWS CLI v1 from PyPI in `<repo>/.local/awscli`, installed on first use.
 fn aws_cli() -> PathBuf {
     let venv = local::repo_root().join(".local/awscli");
-    let bin = venv.join("bin");
-    if !bin.join("aws").exists() {
-        let ok = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(bin.join("pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check"])
-                .arg("awscli==1.46.3")
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(ok, "installing the AWS CLI from PyPI failed");
-    }
-    bin
+    let python = tokio::runtime::Runtime::new()
+        .expect("a runtime")
+        .block_on(local::emulator::venv(&venv, &["awscli==1.46.3"]))
+        .unwrap_or_else(|e| panic!("installing the AWS CLI from PyPI failed: {e}"));
+    python.parent().expect("the venv's bin").to_owned()
 }
 
 /// The README's checked block, run line by line with the `export` lines `up` printed.

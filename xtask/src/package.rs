@@ -10,13 +10,6 @@ use r#gen::settings::Architecture;
 
 use crate::{elf, toolchain};
 
-/// Cargo's target dir: `CARGO_TARGET_DIR` (relative to the workspace root) or `target`.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map_or_else(|| root.join("target"), |t| root.join(t))
-}
-
 const BUILD: [&str; 7] = [
     "--release",
     "--locked",
@@ -52,7 +45,9 @@ fn build(root: &Path, arch: Architecture) -> Result<PathBuf> {
     if !status.success() {
         bail!("building the {} bootstrap failed ({status})", arch.as_str());
     }
-    Ok(target_dir(root).join(triple).join("release/bootstrap"))
+    Ok(r#gen::target_dir(root)
+        .join(triple)
+        .join("release/bootstrap"))
 }
 
 /// Builds, checks and zips the bootstrap for `arch`; returns the zip's path.
