@@ -14,12 +14,16 @@ use crate::producer;
 use crate::stack::LocalStack;
 
 /// One rate's results.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Row {
     pub offered: u64,
     pub records: u64,
+    /// How long the producer took to put the records (at the offered rate, the run's
+    /// length if the stream kept up).
     pub send_secs: f64,
+    /// From the producer's end until every record was counted by the function.
     pub drain_secs: f64,
+    /// Records / (send + drain).
     pub throughput: f64,
     pub retried_entries: u64,
     pub latency_p50: f64,
@@ -85,16 +89,18 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
             tokio::spawn(
                 async move { producer::send(&clients, &stream, &samples, rate, None).await },
             );
-        let mut latencies = Vec::new();
-        for i in 0..secs {
-            latencies.push(probe(s, &format!("probe-{rate}-{i}")).await?);
-            let next = Duration::from_secs(i + 1);
-            if let Some(wait) = next.checked_sub(started.elapsed()) {
-                tokio::time::sleep(wait).await;
+        // One probe a second, each on its own: a probe waiting for its aggregate never
+        // delays the next one.
+        let probes = (0..secs).map(|i| {
+            let id = format!("probe-{rate}-{i}");
+            async move {
+                tokio::time::sleep_until((started + Duration::from_secs(i)).into()).await;
+                probe(s, &id).await
             }
-        }
+        });
+        let mut latencies = futures::future::try_join_all(probes).await?;
         let report = sender.await.map_err(|e| Error::Runtime(e.to_string()))??;
-        let send_secs = started.elapsed().as_secs_f64();
+        let send_secs = report.elapsed.as_secs_f64();
         let target = before + n as u64 + secs;
         while s.counters().records_done < target {
             if started.elapsed() > Duration::from_secs(600) {

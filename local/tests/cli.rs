@@ -384,3 +384,34 @@ fn bench_process_runs_the_bootstrap_and_the_python_reference() {
         );
     }
 }
+
+/// The end-to-end benchmark runs a short rate to the end: every record put is counted by
+/// the function, and every probe (one a second) became visible. No timing is asserted.
+#[test]
+fn bench_counts_every_record_and_sees_every_probe() {
+    let dir = state("bench");
+    let o = run(
+        &dir,
+        &[
+            "bench",
+            "--rates",
+            "100",
+            "--secs",
+            "3",
+            "--skip-build",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = json(&o);
+    let rows = rows.as_array().expect("a list of rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["offered"], 100);
+    assert_eq!(r["records"], 300);
+    assert_eq!(r["retried_entries"], 0);
+    for key in ["latency_p50", "latency_p99", "latency_max"] {
+        // An unseen probe is infinite, which JSON writes as null.
+        assert!(r[key].as_f64().is_some_and(f64::is_finite), "{key}: {r}");
+    }
+}

@@ -161,6 +161,12 @@ pub enum Cmd {
         /// Seconds per rate.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
         secs: u64,
+        /// Use the packaged target/lambda/<arch>/bootstrap.zip as it is.
+        #[arg(long)]
+        skip_build: bool,
+        /// The rows as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Process-level benchmark: the packaged bootstrap and a Python 3.11 reference handler
     /// written from the seed, side by side on the same workload (init, CPU, peak RSS,
@@ -370,7 +376,12 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             };
             cost_view::run(&target.stack, &settings, traffic, json).await
         }
-        Cmd::Bench { rates, secs } => {
+        Cmd::Bench {
+            rates,
+            secs,
+            skip_build,
+            json,
+        } => {
             if let Some(bad) = rates.iter().find(|r| !(1..=100_000).contains(*r)) {
                 return Err(Error::Usage(format!(
                     "--rates: {bad} is not between 1 and 100000 records/s"
@@ -380,22 +391,40 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 root: repo_root(),
                 stack: target.stack.clone(),
                 port: None,
-                build: Build::RELEASE,
+                build: if skip_build {
+                    Build::PACKAGED
+                } else {
+                    Build::RELEASE
+                },
                 progress: true,
                 state_dir: Some(target.bench_dir("bench-e2e")),
                 architecture: None,
             };
             let local = LocalStack::up(&opts).await?;
-            println!(
+            let about = format!(
                 "stack {}: parallelization factor {}, batch {}, window {} s",
                 target.stack,
                 local.deployed.mapping.parallelization_factor,
                 local.deployed.mapping.batch_size,
                 local.deployed.mapping.batching_window_secs
             );
+            // On stderr with --json, so stdout stays one JSON document.
+            if json {
+                eprintln!("{about}");
+            } else {
+                println!("{about}");
+            }
             let rows = crate::bench::run(&local, &rates, secs).await;
             local.down().await;
-            print!("{}", crate::bench::table(&rows?));
+            let rows = rows?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
+            } else {
+                print!("{}", crate::bench::table(&rows));
+            }
             Ok(())
         }
         Cmd::BenchProcess {
