@@ -254,3 +254,29 @@ async fn health(port: u16) -> bool {
     let mut buf = [0u8; 16];
     matches!(s.read(&mut buf).await, Ok(n) if n >= 12 && buf.starts_with(b"HTTP/1.1 200"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The launcher's patch keeps exactly the records MiniStack's own retention check
+    /// keeps (random streams, checked in the emulator's venv against MiniStack's code).
+    #[tokio::test]
+    async fn the_patched_retention_check_keeps_what_ministack_keeps() {
+        let root = crate::repo_root();
+        install(&root).await.expect("the emulator's venv");
+        let out = Command::new(venv_dir(&root).join("bin/python3"))
+            .arg("-c")
+            .arg(include_str!("ministack_check.py"))
+            .arg(MAIN)
+            .output()
+            .await
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -24,8 +24,13 @@ def _expire_records(stream):
             ]
 
 
-kinesis._expire_records = _expire_records
+def patch():
+    """Installs the patch (before MiniStack serves its first request)."""
+    kinesis._expire_records = _expire_records
 
-from ministack.app import main  # noqa: E402  (after the patch, as the service imports it)
 
-sys.exit(main())
+if __name__ == "__main__":
+    patch()
+    from ministack.app import main
+
+    sys.exit(main())

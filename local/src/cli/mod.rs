@@ -218,6 +218,25 @@ impl Target {
         }
     }
 
+    /// Brings up a benchmark's own stack of this stack's settings, on the release
+    /// `bootstrap` (`skip_build`: the packaged zip as it is).
+    async fn bench_stack(&self, name: &str, skip_build: bool) -> Result<LocalStack, Error> {
+        LocalStack::up(&UpOptions {
+            root: repo_root(),
+            stack: self.stack.clone(),
+            port: None,
+            build: if skip_build {
+                Build::PACKAGED
+            } else {
+                Build::RELEASE
+            },
+            progress: true,
+            state_dir: Some(self.bench_dir(name)),
+            architecture: None,
+        })
+        .await
+    }
+
     /// The running stack's state and clients; an error naming the stack if it is not up.
     async fn connect(&self) -> Result<(Clients, StateFile), Error> {
         let state = StateFile::load(&self.dir, &self.stack)?;
@@ -387,20 +406,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                     "--rates: {bad} is not between 1 and 100000 records/s"
                 )));
             }
-            let opts = UpOptions {
-                root: repo_root(),
-                stack: target.stack.clone(),
-                port: None,
-                build: if skip_build {
-                    Build::PACKAGED
-                } else {
-                    Build::RELEASE
-                },
-                progress: true,
-                state_dir: Some(target.bench_dir("bench-e2e")),
-                architecture: None,
-            };
-            let local = LocalStack::up(&opts).await?;
+            let local = target.bench_stack("bench-e2e", skip_build).await?;
             let about = format!(
                 "stack {}: parallelization factor {}, batch {}, window {} s",
                 target.stack,
@@ -416,15 +422,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             }
             let rows = crate::bench::run(&local, &rates, secs).await;
             local.down().await;
-            let rows = rows?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                );
-            } else {
-                print!("{}", crate::bench::table(&rows));
-            }
+            print_rows(&rows?, json, crate::bench::table);
             Ok(())
         }
         Cmd::BenchProcess {
@@ -433,31 +431,10 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             skip_build,
             json,
         } => {
-            let opts = UpOptions {
-                root: repo_root(),
-                stack: target.stack.clone(),
-                port: None,
-                build: if skip_build {
-                    Build::PACKAGED
-                } else {
-                    Build::RELEASE
-                },
-                progress: true,
-                state_dir: Some(target.bench_dir("bench-process")),
-                architecture: None,
-            };
-            let local = LocalStack::up(&opts).await?;
+            let local = target.bench_stack("bench-process", skip_build).await?;
             let rows = crate::bench_process::run(&local, batches, runs as usize).await;
             local.down().await;
-            let rows = rows?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                );
-            } else {
-                print!("{}", bench_view::table(&rows));
-            }
+            print_rows(&rows?, json, bench_view::table);
             Ok(())
         }
         Cmd::Redrive => {
@@ -477,5 +454,14 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
+    }
+}
+
+/// A benchmark's rows on stdout: one JSON document, or the table.
+fn print_rows<T: serde::Serialize>(rows: &[T], json: bool, table: fn(&[T]) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows).unwrap_or_default());
+    } else {
+        print!("{}", table(rows));
     }
 }
