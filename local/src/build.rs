@@ -132,20 +132,7 @@ fn newer(a: &Path, b: &Path) -> bool {
 }
 
 fn zip_binary(binary: &Path, out: &Path) -> Result<(), Error> {
-    let zip_err = |e: zip::result::ZipError| Error::Build(format!("{}: {e}", out.display()));
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    }
-    let file = std::fs::File::create(out).map_err(Error::io(out))?;
-    let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .unix_permissions(0o755);
-    zip.start_file("bootstrap", options).map_err(zip_err)?;
-    let mut input = std::fs::File::open(binary).map_err(Error::io(binary))?;
-    std::io::copy(&mut input, &mut zip).map_err(Error::io(out))?;
-    zip.finish().map_err(zip_err)?;
-    Ok(())
+    r#gen::zip_bootstrap(binary, out).map_err(Error::io(out))
 }
 
 /// How often a build without a terminal says it is still going.

@@ -55,15 +55,7 @@ pub fn package(root: &Path, arch: Architecture) -> Result<PathBuf> {
     let binary = build(root, arch)?;
     elf::check(&binary, Some(arch))?;
     let out = root.join(r#gen::function_archive(arch));
-    std::fs::create_dir_all(out.parent().context("zip has a folder")?)?;
-    let file = std::fs::File::create(&out)?;
-    let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .unix_permissions(0o755);
-    zip.start_file("bootstrap", options)?;
-    std::io::copy(&mut std::fs::File::open(&binary)?, &mut zip)?;
-    zip.finish()?;
+    r#gen::zip_bootstrap(&binary, &out).with_context(|| format!("writing {}", out.display()))?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     println!(
         "packaged {} ({:.1} MiB binary, {:.1} MiB zip)",
