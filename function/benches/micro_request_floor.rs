@@ -4,8 +4,8 @@
 //! It is the per-request floor under `bench-process`, where both handlers make the same
 //! requests; `local/reference/request_floor.py` is the same loop in boto3.
 //!
-//! Needs an endpoint: `AWS_ENDPOINT_URL` (a running local stack's, from
-//! `cargo run -p local -- status`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`.
+//! Needs an endpoint: `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+//! `AWS_REGION`, as the `export` lines `cargo run -p local -- up` prints for its stack.
 //! `REQUESTS` (default 2000) and `CONCURRENCY` (default 16, as the handler) tune it.
 //! `cargo bench -p function --bench micro_request_floor`.
 
