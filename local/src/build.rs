@@ -120,7 +120,7 @@ pub async fn function(
     run_cargo(cmd.current_dir(root), &what, progress).await?;
     let binary = r#gen::target_dir(root).join("debug/bootstrap");
     if profile == Profile::Dev && !newer(&zip, &binary) {
-        zip_binary(&binary, &zip)?;
+        r#gen::zip_bootstrap(&binary, &zip).map_err(Error::io(&zip))?;
     }
     Ok(zip)
 }
@@ -129,10 +129,6 @@ pub async fn function(
 fn newer(a: &Path, b: &Path) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     matches!((modified(a), modified(b)), (Some(a), Some(b)) if a > b)
-}
-
-fn zip_binary(binary: &Path, out: &Path) -> Result<(), Error> {
-    r#gen::zip_bootstrap(binary, out).map_err(Error::io(out))
 }
 
 /// How often a build without a terminal says it is still going.
