@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -75,6 +76,46 @@ fn launcher(arch: Architecture, bootstrap: &Path) -> Result<Command, Error> {
     Ok(cmd)
 }
 
+/// A test's seam for crashes that land where the test decides, not where a timer fires:
+/// of the responses the function posts, every `stride`-th is held (never delivered), `n`
+/// in all, and the process that posted each is reported. The function has done all its
+/// writes by then, so a test that kills the reported process makes a crash mid-invocation
+/// by construction: the mapping sees `Runtime exited` and retries the batch, which must
+/// find every record already counted. Used by tests only; every command passes `None`.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    stride: usize,
+    /// Responses seen so far (across every environment sharing this hold).
+    seen: Arc<AtomicUsize>,
+    remaining: Arc<AtomicUsize>,
+    held: mpsc::UnboundedSender<u32>,
+}
+
+impl Hold {
+    /// Holds responses 1, 1 + `stride`, 1 + 2 × `stride`, …, `n` of them; the receiver
+    /// gets the pid of each process held. A stride of 1 holds the next `n` responses.
+    pub fn every(stride: usize, n: usize) -> (Self, mpsc::UnboundedReceiver<u32>) {
+        let (held, rx) = mpsc::unbounded_channel();
+        let hold = Self {
+            stride: stride.max(1),
+            seen: Arc::new(AtomicUsize::new(0)),
+            remaining: Arc::new(AtomicUsize::new(n)),
+            held,
+        };
+        (hold, rx)
+    }
+
+    /// Whether this response is one to hold (counts it, and the hold used).
+    fn take(&self) -> bool {
+        let nth = self.seen.fetch_add(1, Ordering::SeqCst);
+        nth.is_multiple_of(self.stride)
+            && self
+                .remaining
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+    }
+}
+
 struct Pending {
     id: String,
     body: Vec<u8>,
@@ -87,6 +128,9 @@ struct Shared {
     init_error: Option<String>,
     /// When the process first asked for an invocation: the end of its init.
     first_next: Option<Instant>,
+    /// The running process (what a [`Hold`] reports).
+    pid: Option<u32>,
+    hold: Option<Hold>,
 }
 
 #[derive(Clone)]
@@ -208,6 +252,11 @@ impl Environment {
         Ok(())
     }
 
+    /// Holds responses as `hold` says (see [`Hold`]); `None` delivers every response.
+    pub async fn set_hold(&self, hold: Option<Hold>) {
+        self.shared.lock().await.hold = hold;
+    }
+
     async fn restart(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill().await;
@@ -220,6 +269,7 @@ impl Environment {
         s.waiting.clear();
         s.init_error = None;
         s.first_next = None;
+        s.pid = None;
     }
 
     /// The running process's id.
@@ -243,6 +293,7 @@ impl Environment {
         if !alive {
             self.restart().await;
             self.spawn()?;
+            self.shared.lock().await.pid = self.pid();
         }
         Ok(())
     }
@@ -357,6 +408,17 @@ async fn response(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> StatusCode {
+    let held = {
+        let shared = s.shared.lock().await;
+        match (&shared.hold, shared.pid) {
+            (Some(h), Some(pid)) if h.take() => h.held.send(pid).is_ok(),
+            _ => false,
+        }
+    };
+    if held {
+        // Never answered: the test kills the process, and the invocation ends as a crash.
+        std::future::pending::<()>().await;
+    }
     if let Some(tx) = s.shared.lock().await.waiting.remove(&id) {
         let _ = tx.send(Ok(body.to_vec()));
     }
@@ -387,4 +449,25 @@ async fn init_error(State(s): State<ApiState>, body: Bytes) -> StatusCode {
     let e: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
     s.shared.lock().await.init_error = Some(format!("{}: {}", e.error_type, e.error_message));
     StatusCode::ACCEPTED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Hold;
+
+    #[track_caller]
+    fn check(stride: usize, n: usize, want: &[bool]) {
+        let (hold, _rx) = Hold::every(stride, n);
+        let got: Vec<bool> = want.iter().map(|_| hold.take()).collect();
+        assert_eq!(got, want, "stride {stride}, n {n}");
+    }
+
+    #[test]
+    fn a_hold_takes_every_stride_th_response_n_times() {
+        check(1, 2, &[true, true, false, false]);
+        check(2, 3, &[true, false, true, false, true, false, false, false]);
+        check(3, 1, &[true, false, false, false]);
+        check(0, 1, &[true, false]);
+        check(2, 0, &[false, false]);
+    }
 }

@@ -40,6 +40,9 @@ pub struct LocalStack {
     pub mapping: Option<esm::Running>,
     pub state_dir: PathBuf,
     pub bootstrap: PathBuf,
+    /// A test's hold on the function's responses, for the mapping the next
+    /// [`LocalStack::start_mapping`] starts (see [`crate::runtime::Hold`]).
+    pub hold: Option<crate::runtime::Hold>,
 }
 
 /// A spinner for a long step on a terminal; without one, the step as one plain line (so a
@@ -179,6 +182,7 @@ impl LocalStack {
             mapping: None,
             state_dir,
             bootstrap,
+            hold: None,
         };
         stack.start_mapping().await?;
         StateFile {
@@ -208,6 +212,7 @@ impl LocalStack {
                 &self.bootstrap,
                 env,
                 &self.state_dir,
+                self.hold.clone(),
             )
             .await?,
         );

@@ -1,6 +1,6 @@
 //! End to end under stress: DynamoDB's limits as the emulator enforces them (wide records,
 //! 5,000 partition keys in one entity's window, a 1,000-record batch with 1,000 keys for
-//! one item, empty and 3,000-byte ids), a function killed mid-batch over and over, and a
+//! one item, empty and 3,000-byte ids), a function killed mid-invocation over and over, and a
 //! shard split under the mapping — every record counted exactly once.
 
 use std::collections::BTreeMap;
@@ -136,78 +136,75 @@ async fn wide_records_thousands_of_keys_and_odd_ids_count_exactly() {
     s.down().await;
 }
 
-/// Kills (SIGKILL) every `bootstrap` process of this stack: found by its executable path
-/// under the test's own state directory, so parallel tests are not touched.
-fn kill_bootstraps(bootstrap: &std::path::Path) -> usize {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut killed = 0;
-    for p in procs.flatten() {
-        let pid = p.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let exe = std::fs::read_link(p.path().join("exe")).ok();
-        if exe.as_deref() == Some(bootstrap) {
-            let ok = std::process::Command::new("kill")
-                .args(["-KILL", &pid])
-                .status()
-                .is_ok_and(|s| s.success());
-            killed += usize::from(ok);
-        }
-    }
-    killed
+/// SIGKILL to one process.
+fn kill(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -KILL {pid}");
 }
 
-/// The function killed mid-batch over and over while records arrive: every record is
-/// counted exactly once (after a redrive of whatever the retries gave up on).
+/// How many times the function is killed mid-invocation, and which responses are held.
+const KILLS: usize = 6;
+const STRIDE: usize = 3;
+
+/// The function killed mid-invocation over and over while records arrive: every record is
+/// counted exactly once.
+///
+/// Where each kill lands is decided, not timed: the local Runtime API holds every third
+/// response the function posts (`runtime::Hold`), `KILLS` in all, and reports the process;
+/// the test kills it there. By then the function has written its archive object and every
+/// page of the batch, so each retry must find its records already counted. Every hold is
+/// reached by construction: 1,500 records are at least 15 batches, and each kill adds a
+/// retry, so there are at least 21 responses and the last hold is response 16. The
+/// response after a held one is delivered, so no batch runs out of retries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_killed_over_and_over_under_load_still_counts_exactly() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Duration;
 
     let mut s = up("dev", "sigkill").await;
-    let bootstrap = std::fs::canonicalize(&s.bootstrap).expect("bootstrap path");
-    let stop = Arc::new(AtomicBool::new(false));
-    let killed = Arc::new(AtomicUsize::new(0));
-    let killer = {
-        let (stop, killed) = (stop.clone(), killed.clone());
-        tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(350)).await;
-                killed.fetch_add(kill_bootstraps(&bootstrap), Ordering::SeqCst);
-            }
-        })
-    };
+    let (hold, mut held) = local::runtime::Hold::every(STRIDE, KILLS);
+    s.hold = Some(hold);
+    s.start_mapping()
+        .await
+        .expect("mapping restarts with the hold");
     let samples = local::producer::samples(1500, 41, now_ms(), 60);
-    local::producer::send(
-        &s.clients,
-        s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME),
-        &samples,
-        300,
-        None,
-    )
-    .await
-    .expect("sent");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    stop.store(true, Ordering::SeqCst);
-    let _ = killer.await;
+    let stream = s
+        .deployed
+        .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+        .to_owned();
+    let clients = s.clients.clone();
+    let sent = samples.clone();
+    let producer =
+        tokio::spawn(
+            async move { local::producer::send(&clients, &stream, &sent, 300, None).await },
+        );
+    for k in 0..KILLS {
+        // The deadline only bounds a hang: every held response arrives as batches do.
+        let pid = tokio::time::timeout(Duration::from_secs(120), held.recv())
+            .await
+            .unwrap_or_else(|_| panic!("held response {} never came: {:?}", k + 1, s.counters()))
+            .expect("the hold is alive");
+        kill(pid);
+    }
+    producer.await.expect("producer task").expect("sent");
     wait_done(&s, 1500).await;
     let c = s.counters();
-    eprintln!("kills {}, {c:?}", killed.load(Ordering::SeqCst));
-    assert!(
-        killed.load(Ordering::SeqCst) >= 5,
-        "kills: {}",
-        killed.load(Ordering::SeqCst)
+    eprintln!("{c:?}");
+    assert_eq!(
+        c.function_errors, KILLS as u64,
+        "every kill is one crash the mapping saw, and nothing else failed: {c:?}"
     );
-    assert!(c.function_errors > 0, "the mapping saw the crashes: {c:?}");
-    if c.batches_failed > 0 {
-        s.stop_mapping().await;
-        let r = s.redrive().await.expect("redrive");
-        assert_eq!(r.still_failing, 0, "{r:?}");
-    }
+    let f = local::status::function_totals(&s.state_dir.join("logs"));
+    assert!(
+        f.duplicates > 0,
+        "a retry after a kill found records already counted: {f:?}"
+    );
+    assert_eq!(
+        c.batches_failed, 0,
+        "every kill was followed by a delivered retry: {c:?}"
+    );
     crate::e2e::assert_table(&s, &samples).await;
     s.down().await;
 }

@@ -3,6 +3,7 @@
 
 mod bench_view;
 mod cost_view;
+pub mod terminal;
 mod times;
 mod view;
 

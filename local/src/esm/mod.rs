@@ -34,7 +34,7 @@ use crate::clients::Clients;
 use crate::deploy::{Deployed, MappingSpec};
 use crate::error::Error;
 use crate::failure::{self, BatchInfo, Condition, FailureRecord, RequestContext, ResponseContext};
-use crate::runtime::{Environment, InvokeError};
+use crate::runtime::{Environment, Hold, InvokeError};
 
 mod checkpoint; // checkpoints file and per-shard progress
 mod drive; // the sans-IO retry state machine
@@ -124,6 +124,8 @@ struct ShardCtx {
     stats: Arc<Stats>,
     metrics: mpsc::UnboundedSender<MetricDatum>,
     stop: Arc<AtomicBool>,
+    /// A test's hold on responses (every lane's environment shares it).
+    hold: Option<Hold>,
 }
 
 /// How often the supervisor lists the stream's shards again (resharding).
@@ -185,6 +187,7 @@ async fn spawn_shard(
             ctx.metrics.clone(),
         )
         .await?;
+        lane.env.set_hold(ctx.hold.clone()).await;
         lanes.push(run_lane(lane, rx, ctx.stop.clone()));
     }
     let reader = read_shard(
@@ -246,13 +249,15 @@ async fn supervise(
 
 /// Starts the mapping for `deployed`, running `bootstrap` with `extra_env` (endpoint and
 /// credentials) on top of the function's own environment. Shards are read as Lambda reads
-/// them: a child only once its parents were read to their end (`shards::ready`).
+/// them: a child only once its parents were read to their end (`shards::ready`). `hold`
+/// is a test's seam (see [`Hold`]); `None` in every command.
 pub async fn start(
     clients: &Clients,
     deployed: &Deployed,
     bootstrap: &Path,
     extra_env: BTreeMap<String, String>,
     state_dir: &Path,
+    hold: Option<Hold>,
 ) -> Result<Running, Error> {
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Stats::default());
@@ -278,12 +283,14 @@ pub async fn start(
         stats: stats.clone(),
         metrics: metrics_tx,
         stop: stop.clone(),
+        hold,
     });
     // The shards readable now start here, so their errors reach the caller.
     let mut running = tokio::task::JoinSet::new();
     let mut started = BTreeSet::new();
     for id in shards::ready(&listed, &started, &BTreeSet::new()) {
         running.spawn(spawn_shard(&ctx, id).await?);
+        tracing::info!(shard = %id, "shard reader starts");
         started.insert(id.to_owned());
     }
     tasks.push(tokio::spawn(supervise(ctx, listed, running, started)));

@@ -1,6 +1,9 @@
 //! The `local` binary as a user drives it: one `up` per stack, commands against a stack that
 //! never ran or stopped, checked `query` times, `status --json`, the rejected listing, and
-//! `watch` without a terminal. Each test keeps its state in its own folder (`--state`).
+//! `watch` without a terminal, and (`terminal`) the binary under a pseudo-terminal. Each
+//! test keeps its state in its own folder (`--state`).
+
+mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,85 @@
+//! What the binary does before and after a command: the log subscriber (colour only on a
+//! terminal, `NO_COLOR` honoured) and the error text a user reads.
+
+use std::ffi::OsStr;
+use std::io::IsTerminal;
+
+/// Whether log lines get ANSI colours: only on a terminal, and not when `NO_COLOR` is set
+/// to a non-empty value (<https://no-color.org>).
+pub fn colour(terminal: bool, no_color: Option<&OsStr>) -> bool {
+    terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+/// Installs the subscriber: warnings and errors of the mapping and deploy on stderr
+/// (`RUST_LOG` to change). The `ansi` feature is enabled for this crate, so asking for
+/// colour cannot panic; it is asked for only where [`colour`] says so.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let ansi = colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    // `try_init`: a subscriber already installed (a test harness) is kept.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
+/// The error, then each cause not already in its text, and a hint where the SDK's
+/// transport message alone says nothing about what to do.
+pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        source = s.source();
+    }
+    if text.contains("Connection refused") || text.contains("dispatch failure") {
+        text.push_str(
+            "\n  (the emulator did not answer: has the stack stopped? \
+             `cargo run -p local -- status` says)",
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(terminal: bool, no_color: Option<&str>, want: bool) {
+        assert_eq!(
+            colour(terminal, no_color.map(OsStr::new)),
+            want,
+            "terminal {terminal}, NO_COLOR {no_color:?}"
+        );
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        check(true, None, true);
+        check(true, Some(""), true);
+        check(true, Some("1"), false);
+        check(false, None, false);
+        check(false, Some("1"), false);
+    }
+
+    #[test]
+    fn causes_are_appended_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: inner broke")]
+        struct Outer(#[source] Inner);
+        #[derive(Debug, thiserror::Error)]
+        #[error("inner broke")]
+        struct Inner(#[source] std::io::Error);
+        let e = Outer(Inner(std::io::Error::other("disk full")));
+        assert_eq!(error_text(&e), "outer: inner broke: disk full");
+    }
+}
