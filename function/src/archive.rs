@@ -294,7 +294,7 @@ impl crate::recover::ArchiveReader for MemoryArchive {
             .lock()
             .ok()
             .and_then(|o| o.get(key).cloned())
-            .ok_or_else(|| Error::Archive {
+            .ok_or_else(|| Error::ArchiveRead {
                 key: key.to_owned(),
                 source: "no such key".into(),
             });

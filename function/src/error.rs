@@ -21,6 +21,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// Reading the archive back (a listing, an object, or its gzip) failed.
+    #[error("archive read {key} failed")]
+    ArchiveRead {
+        /// The object's key, or the prefix that was listed.
+        key: String,
+        #[source]
+        source: BoxError,
+    },
     /// Updating a metrics item failed after the SDK's retries.
     #[error("metrics update of {item} failed")]
     Metrics {
@@ -56,9 +64,10 @@ impl Error {
             | Error::Event(_)
             | Error::MetricsRejected { .. }
             | Error::Recovery(_) => ErrorKind::Fatal,
-            Error::Archive { .. } | Error::Metrics { .. } | Error::Contended { .. } => {
-                ErrorKind::Retryable
-            }
+            Error::Archive { .. }
+            | Error::ArchiveRead { .. }
+            | Error::Metrics { .. }
+            | Error::Contended { .. } => ErrorKind::Retryable,
         }
     }
 }

@@ -357,7 +357,7 @@ async fn scan<A: ArchiveReader>(
             let mut text = String::new();
             flate2::read::GzDecoder::new(body.as_slice())
                 .read_to_string(&mut text)
-                .map_err(|e| Error::Archive {
+                .map_err(|e| Error::ArchiveRead {
                     key: key.clone(),
                     source: Box::new(e),
                 })?;

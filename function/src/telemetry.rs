@@ -24,6 +24,11 @@ pub fn init() {
 /// The EMF metric counting records quarantined under `rejected/` (the stack alarms on it).
 pub const REJECTED_METRIC: &str = "RecordsRejected";
 
+/// The EMF metric counting shards of a batch whose records could not all be stored (S3 or
+/// DynamoDB failing, or a permission missing): each is a `batchItemFailures` entry Lambda
+/// retries. The stack alarms when it persists.
+pub const ITEM_FAILURES_METRIC: &str = "BatchItemFailures";
+
 /// The EMF document for one batch.
 pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> serde_json::Value {
     let timestamp = crate::store::iso_millis(i64::try_from(now_ms).unwrap_or(i64::MAX));
@@ -39,6 +44,7 @@ pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> ser
                     {"Name": "RecordsProcessed", "Unit": "Count"},
                     {"Name": REJECTED_METRIC, "Unit": "Count"},
                     {"Name": "DuplicatesSkipped", "Unit": "Count"},
+                    {"Name": ITEM_FAILURES_METRIC, "Unit": "Count"},
                     {"Name": "BatchDuration", "Unit": "Milliseconds"},
                 ],
             }],
@@ -46,6 +52,7 @@ pub fn emf(namespace: &str, s: &Summary, elapsed: Duration, now_ms: u128) -> ser
         "RecordsProcessed": s.counted,
         REJECTED_METRIC: s.rejected,
         "DuplicatesSkipped": s.duplicates,
+        ITEM_FAILURES_METRIC: s.failed_shards,
         "BatchDuration": elapsed.as_secs_f64() * 1000.0,
     })
 }

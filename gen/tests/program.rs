@@ -285,14 +285,21 @@ fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
         .iter()
         .filter(|(_, r)| r.ty == "aws:cloudwatch:MetricAlarm")
         .collect();
-    assert_eq!(alarms.len(), 4);
+    assert_eq!(alarms.len(), 6);
     let metrics: Vec<&str> = alarms
         .iter()
         .map(|(_, r)| r.properties["metricName"].as_str().expect("metric"))
         .collect();
     // A given-up batch is announced by the failed-batches bucket's notification, not by
     // an alarm (a queue-depth alarm clears itself when SQS stops reporting an idle queue).
-    for m in ["Errors", "Throttles", "IteratorAge", "RecordsRejected"] {
+    for m in [
+        "Errors",
+        "Throttles",
+        "IteratorAge",
+        "RecordsRejected",
+        "BatchItemFailures",
+        "DestinationDeliveryFailures",
+    ] {
         assert!(metrics.contains(&m), "no alarm on {m}");
     }
     for (name, r) in alarms {

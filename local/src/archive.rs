@@ -12,7 +12,7 @@ pub struct S3Reader {
 }
 
 fn failed(key: &str, e: impl std::error::Error + Send + Sync + 'static) -> FnError {
-    FnError::Archive {
+    FnError::ArchiveRead {
         key: key.to_owned(),
         source: Box::new(e),
     }

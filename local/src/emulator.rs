@@ -235,6 +235,12 @@ impl Emulator {
         }
     }
 
+    /// The emulator's process id (a fault test pauses it with SIGSTOP: an outage of every
+    /// service at once).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops the emulator.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

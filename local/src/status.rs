@@ -137,6 +137,9 @@ pub struct Counters {
     pub batches_failed: u64,
     pub records_expired: u64,
     pub iterator_age_ms: u64,
+    /// Failed writes of given-up batches to the on-failure bucket (each retried).
+    #[serde(default)]
+    pub failure_writes_failed: u64,
 }
 
 impl Counters {
@@ -152,6 +155,7 @@ impl Counters {
             batches_failed: s.batches_failed.load(Relaxed),
             records_expired: s.records_expired.load(Relaxed),
             iterator_age_ms: s.iterator_age_ms.load(Relaxed),
+            failure_writes_failed: s.failure_writes_failed.load(Relaxed),
         }
     }
 }

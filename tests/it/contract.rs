@@ -42,16 +42,32 @@ fn the_role_allows_the_calls_the_adapters_make() {
     assert_eq!(actions::DYNAMODB, function::aws::actions::DYNAMODB);
 }
 
-#[test]
-fn the_rejected_records_alarm_watches_the_metric_the_function_publishes() {
+/// The metric alarm `name` of the program.
+fn alarm(name: &str) -> r#gen::aws::cloudwatch::MetricAlarm {
     let program = r#gen::stack::program().expect("program");
-    let alarm = &program.resources[r#gen::stack::names::ALARM_REJECTED];
-    let alarm: r#gen::aws::cloudwatch::MetricAlarm = serde_json::from_value(
-        serde_json::Value::Object(alarm.properties.clone().into_iter().collect()),
-    )
-    .expect("a metric alarm");
-    assert_eq!(alarm.metric_name, function::telemetry::REJECTED_METRIC);
-    assert_eq!(alarm.namespace, r#gen::stack::metrics_namespace());
+    let alarm = &program.resources[name];
+    serde_json::from_value(serde_json::Value::Object(
+        alarm.properties.clone().into_iter().collect(),
+    ))
+    .expect("a metric alarm")
+}
+
+#[test]
+fn the_function_metric_alarms_watch_metrics_the_function_publishes() {
+    for (name, metric) in [
+        (
+            r#gen::stack::names::ALARM_REJECTED,
+            function::telemetry::REJECTED_METRIC,
+        ),
+        (
+            r#gen::stack::names::ALARM_STORAGE,
+            function::telemetry::ITEM_FAILURES_METRIC,
+        ),
+    ] {
+        let alarm = alarm(name);
+        assert_eq!(alarm.metric_name, metric, "{name}");
+        assert_eq!(alarm.namespace, r#gen::stack::metrics_namespace(), "{name}");
+    }
     let env = processor_environment().expect("environment");
     assert_eq!(
         env[function::config::METRICS_NAMESPACE],

@@ -423,7 +423,28 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
             kept.request_context.condition,
             local::failure::Condition::RetryAttemptsExhausted
         );
-        assert_eq!(kept.batch.batch_size, kept.payload.records.len());
+        let recs = kept.records().expect("the payload's records");
+        assert_eq!(kept.batch.batch_size, recs.len());
+        assert_eq!(kept.batch.start_sequence_number, recs[0].sequence_number);
+        // As Lambda writes it: the payload an escaped JSON string, a response context
+        // (the function was invoked), the key ending in a UUID.
+        let raw = s
+            .clients
+            .s3
+            .get_object()
+            .bucket(&bucket)
+            .key(k)
+            .send()
+            .await
+            .expect("get");
+        let raw = raw.body.collect().await.expect("body").into_bytes();
+        let raw: Value = serde_json::from_slice(&raw).expect("json");
+        assert!(raw["payload"].is_string(), "{raw}");
+        assert_eq!(
+            raw["responseContext"]["functionError"], "Unhandled",
+            "{raw}"
+        );
+        assert_eq!(k.rsplit('-').next().map(str::len), Some(12), "{k}");
         total += kept.batch.batch_size;
     }
     assert_eq!(total, 40);

@@ -4,4 +4,5 @@
 mod contract;
 mod e2e;
 mod e2e_arch;
+mod e2e_outage;
 mod e2e_stress;

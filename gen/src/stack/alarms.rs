@@ -1,4 +1,6 @@
-//! The alarms: errors, throttles, iterator age and rejected records, each telling the topic.
+//! The alarms, each telling the topic: errors, throttles, iterator age, rejected records,
+//! storage failures that persist (reported as partial batch failures, so `Errors` stays
+//! 0), and given-up batches Lambda could not keep (records lost: the most severe).
 
 use super::names::*;
 use super::*;
@@ -61,7 +63,7 @@ pub(super) fn alarms() -> Result<Group, Error> {
             description: "Processing lags the stream (IteratorAge) for 3 minutes",
             namespace: "AWS/Lambda".into(),
             metric: "IteratorAge",
-            dimension: Some(function),
+            dimension: Some(function.clone()),
             statistic: "Maximum",
             periods: 3,
             threshold: cfg("iteratorAgeAlarmMs"),
@@ -83,6 +85,40 @@ pub(super) fn alarms() -> Result<Group, Error> {
             threshold: cfg("rejectedRecordsAlarmThreshold"),
             comparison: "GreaterThanThreshold",
             // The function publishes the metric once per batch: no batch, no rejections.
+            missing: "notBreaching",
+        },
+        AlarmSpec {
+            resource: ALARM_STORAGE,
+            suffix: "storage-failures",
+            description: "The function could not store records (S3 or DynamoDB failing, or a \
+                          permission missing) in each of 3 minutes: Lambda retries the batches \
+                          and gives up on them after maximumRetryAttempts (they are kept for \
+                          redrive). Errors stays 0: these are partial batch failures",
+            namespace: metrics_namespace(),
+            metric: "BatchItemFailures",
+            dimension: None,
+            statistic: "Sum",
+            periods: 3,
+            threshold: Input::Lit(1.0),
+            comparison: "GreaterThanOrEqualToThreshold",
+            // Published once per batch: no batch, no failure. A stalled mapping is the
+            // iterator-age alarm's.
+            missing: "notBreaching",
+        },
+        AlarmSpec {
+            resource: ALARM_DELIVERY,
+            suffix: "failed-batch-delivery",
+            description: "Lambda could not write a given-up batch to the failed-batches bucket \
+                          (DestinationDeliveryFailures): its records were dropped and redrive \
+                          cannot see them. The most severe: recover them from the archive",
+            namespace: "AWS/Lambda".into(),
+            metric: "DestinationDeliveryFailures",
+            dimension: Some(function.clone()),
+            statistic: "Sum",
+            periods: 1,
+            threshold: Input::Lit(1.0),
+            comparison: "GreaterThanOrEqualToThreshold",
+            // Published only when a delivery fails.
             missing: "notBreaching",
         },
     ];

@@ -12,7 +12,12 @@ use crate::program::Resource;
 
 /// The function's EMF metrics the dashboard plots (`function::telemetry` publishes them; a
 /// contract test holds the two together).
-pub const EMF_METRICS: [&str; 3] = ["RecordsProcessed", "RecordsRejected", "DuplicatesSkipped"];
+pub const EMF_METRICS: [&str; 4] = [
+    "RecordsProcessed",
+    "RecordsRejected",
+    "DuplicatesSkipped",
+    "BatchItemFailures",
+];
 
 /// The event source mapping metric group the mapping opts into (`metricsConfig`): it adds
 /// `DroppedEventCount` and `OnFailureDestinationDeliveredEventCount`, the failed batches.
@@ -126,7 +131,7 @@ fn widgets() -> Vec<Widget> {
     let mapping = || Some(("EventSourceMappingUUID", out(MAPPING, "uuid")));
     let table = || Some(("TableName", out(TABLE, "name")));
     let emf = metrics_namespace();
-    let [processed, rejected, duplicates] = EMF_METRICS;
+    let [processed, rejected, duplicates, item_failures] = EMF_METRICS;
     let charts = [
         (
             format!("Records in ({stream_name}) and out ({function_name})"),
@@ -156,6 +161,13 @@ fn widgets() -> Vec<Widget> {
             vec![
                 metric("AWS/Lambda", "Errors", function(), "Sum", "errors"),
                 metric("AWS/Lambda", "Throttles", function(), "Sum", "throttles"),
+                metric(
+                    &emf,
+                    item_failures,
+                    None,
+                    "Sum",
+                    "storage failures (partial batch failures)",
+                ),
             ],
         ),
         (
@@ -189,6 +201,13 @@ fn widgets() -> Vec<Widget> {
                     mapping(),
                     "Sum",
                     "given up",
+                ),
+                metric(
+                    "AWS/Lambda",
+                    "DestinationDeliveryFailures",
+                    function(),
+                    "Sum",
+                    "not kept: delivery failed",
                 ),
             ],
         ),
@@ -231,6 +250,8 @@ fn widgets() -> Vec<Widget> {
                 ALARM_THROTTLES,
                 ALARM_ITERATOR_AGE,
                 ALARM_REJECTED,
+                ALARM_STORAGE,
+                ALARM_DELIVERY,
             ]
             .into_iter()
             .map(|a| out(a, "arn"))

@@ -51,6 +51,8 @@ pub mod names {
     pub const ALARM_THROTTLES: &str = "processorThrottleAlarm";
     pub const ALARM_ITERATOR_AGE: &str = "processorIteratorAgeAlarm";
     pub const ALARM_REJECTED: &str = "rejectedRecordsAlarm";
+    pub const ALARM_DELIVERY: &str = "failedBatchDeliveryAlarm";
+    pub const ALARM_STORAGE: &str = "storageFailureAlarm";
     pub const DASHBOARD: &str = "dashboard";
 }
 use names::*;

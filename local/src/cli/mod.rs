@@ -3,6 +3,7 @@
 
 mod bench_view;
 mod cost_view;
+mod observe;
 pub mod terminal;
 mod times;
 mod view;
@@ -453,6 +454,15 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 "redrove {} batches ({} records); {} still failing",
                 r.batches, r.records, r.still_failing
             );
+            for (key, reason) in &r.unreadable {
+                println!("left in the bucket, not a readable invocation record: {key}: {reason}");
+            }
+            if r.still_failing > 0 || !r.unreadable.is_empty() {
+                return Err(Error::Runtime(format!(
+                    "{} kept batches are still waiting (run `redrive` again once the cause is fixed)",
+                    r.still_failing + r.unreadable.len() as u64
+                )));
+            }
             Ok(())
         }
     }

@@ -12,6 +12,7 @@ use crate::stack::{LocalStack, UpOptions};
 use crate::state::write_atomic;
 use crate::status::{self, AggregateView, Counters, Report};
 
+use super::observe::Observed;
 use super::{Target, times};
 
 /// The mapping counters `up` saves for the other commands.
@@ -106,6 +107,7 @@ pub async fn up(
     let mut screen = Screen::new();
     let mut stop = Stop::new()?;
     let mut tally = status::LogTally::default();
+    let mut observed = Observed::default();
     let footer = "\n(Ctrl-C stops the stack; `cargo run -p local -- send` adds data)\n";
     loop {
         let counters = local.counters();
@@ -113,8 +115,9 @@ pub async fn up(
             let _ = write_atomic(&local.state_dir.join("counters.json"), &t);
         }
         let totals = tally.update(&local.state_dir.join("logs"));
-        let report = status::report(&local.clients, &local.deployed, counters, totals).await?;
-        screen.show(status::render(&report), footer);
+        let read = status::report(&local.clients, &local.deployed, counters, totals).await;
+        observed.update(chrono::Utc::now(), read);
+        screen.show(shown(&observed), footer);
         if exit && counters.records_done >= demo {
             break;
         }
@@ -154,19 +157,31 @@ pub async fn status(target: &Target, as_json: bool) -> Result<(), Error> {
     }
 }
 
-/// `watch`.
+/// What a live view shows: the latest report, and above it any read that is failing.
+fn shown(observed: &Observed<Report>) -> String {
+    let banner = observed.banner(chrono::Utc::now()).unwrap_or_default();
+    let body = observed.last().map(status::render).unwrap_or_default();
+    format!("{banner}{body}")
+}
+
+/// `watch`: keeps watching through failed reads (shown above the last report).
 pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
+    // A stack that is not running is an error at once; failures after that are shown.
+    target.connect().await?;
     let mut screen = Screen::new();
     let mut stop = Stop::new()?;
     let mut tally = status::LogTally::default();
+    let mut observed = Observed::default();
     loop {
-        let r = report(target, &mut tally).await?;
-        screen.show(status::render(&r), "\n(Ctrl-C stops watching)\n");
+        observed.update(chrono::Utc::now(), report(target, &mut tally).await);
+        screen.show(shown(&observed), "\n(Ctrl-C stops watching)\n");
         if !stop.tick(every).await {
-            eprintln!(
-                "stopped watching '{}': {} records done, {} rejected",
-                target.stack, r.mapping.records_done, r.function.rejected
-            );
+            if let Some(r) = observed.last() {
+                eprintln!(
+                    "stopped watching '{}': {} records done, {} rejected",
+                    target.stack, r.mapping.records_done, r.function.rejected
+                );
+            }
             return Ok(());
         }
     }

@@ -92,7 +92,7 @@ pub(super) async fn run_lane(mut lane: Lane, mut rx: mpsc::Receiver<Rec>, stop: 
             bytes += b;
             batch.push(r);
         }
-        lane.process(batch).await;
+        lane.process(batch, &stop).await;
     }
     lane.env.stop().await;
 }
@@ -112,7 +112,7 @@ impl Invoke for Lane {
 
 impl Lane {
     /// Processes one batch to the end: done, or given up on to the on-failure bucket.
-    async fn process(&mut self, batch: Vec<Rec>) {
+    async fn process(&mut self, batch: Vec<Rec>, stop: &AtomicBool) {
         let spec = self.spec.clone();
         for r in drive(batch, &spec, now_ms, self).await {
             match r {
@@ -127,7 +127,7 @@ impl Lane {
                             .records_expired
                             .fetch_add(records.len() as u64, Ordering::Relaxed);
                     }
-                    self.give_up(&records, condition, attempts).await;
+                    self.give_up(&records, condition, attempts, stop).await;
                 }
             }
         }
@@ -167,18 +167,7 @@ impl Lane {
             ("Duration", elapsed, StandardUnit::Milliseconds),
             ("IteratorAge", age as f64, StandardUnit::Milliseconds),
         ] {
-            let d = MetricDatum::builder()
-                .metric_name(name)
-                .value(value)
-                .unit(unit)
-                .dimensions(
-                    Dimension::builder()
-                        .name("FunctionName")
-                        .value(&self.function_name)
-                        .build(),
-                )
-                .build();
-            let _ = self.metrics.send(d);
+            self.publish(name, value, unit);
         }
         let body = result?;
         if !self.spec.report_batch_item_failures {
@@ -219,6 +208,22 @@ impl Lane {
             lowest = Some(lowest.map_or(idx, |l| l.min(idx)));
         }
         Ok(lowest)
+    }
+
+    /// One of Lambda's per-function metrics, to CloudWatch (in the background).
+    fn publish(&self, name: &str, value: f64, unit: StandardUnit) {
+        let d = MetricDatum::builder()
+            .metric_name(name)
+            .value(value)
+            .unit(unit)
+            .dimensions(
+                Dimension::builder()
+                    .name("FunctionName")
+                    .value(&self.function_name)
+                    .build(),
+            )
+            .build();
+        let _ = self.metrics.send(d);
     }
 
     /// One record of the invocation event, as Lambda writes it.
@@ -267,24 +272,30 @@ impl Lane {
     }
 
     /// Keeps the batch in the on-failure bucket (Lambda's invocation record) and moves on.
-    async fn give_up(&self, recs: &[Rec], condition: Condition, attempts: u32) {
+    /// The write is retried until it lands (capped backoff, a warning each time), so an
+    /// outage of S3 holds the shard instead of losing the batch; a mapping stopped
+    /// meanwhile leaves the records unfinished, so the checkpoint stays before them and a
+    /// restarted mapping reads them again.
+    async fn give_up(&self, recs: &[Rec], condition: Condition, attempts: u32, stop: &AtomicBool) {
         let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
             return;
         };
         let iso = function::store::iso_millis;
-        let payload = serde_json::from_slice(&self.event(recs));
-        let record = payload.map(|payload| FailureRecord {
+        // The event JSON the function was invoked with, verbatim.
+        let payload = String::from_utf8_lossy(&self.event(recs)).into_owned();
+        let record = FailureRecord {
             request_context: RequestContext {
                 request_id: format!("local-{}-{}", self.shard, first.seq),
                 function_arn: self.function_arn.clone(),
                 condition,
                 approximate_invoke_count: attempts,
             },
-            response_context: ResponseContext {
+            // Only an invocation has a response.
+            response_context: (attempts > 0).then(|| ResponseContext {
                 status_code: 200,
                 executed_version: "$LATEST".into(),
                 function_error: Some("Unhandled".into()),
-            },
+            }),
             version: "1.0".into(),
             timestamp: iso(now_ms()),
             batch: BatchInfo {
@@ -297,24 +308,40 @@ impl Lane {
                 stream_arn: self.stream_arn.clone(),
             },
             payload,
-        });
-        let kept = match record {
-            Ok(r) => {
-                failure::put(
-                    &self.clients,
-                    &self.spec.failure_bucket,
-                    &self.spec.uuid,
-                    now_ms(),
-                    &r,
-                )
-                .await
-            }
-            Err(e) => Err(Error::Runtime(e.to_string())),
         };
-        if let Err(e) = kept {
-            // As on AWS, a destination that cannot be written does not stop the shard;
-            // the records are still in the archive when they were archived.
-            tracing::error!(error = %e, shard = %self.shard, "could not keep a failed batch in the on-failure bucket");
+        let mut tries = 0u32;
+        loop {
+            let kept = failure::put(
+                &self.clients,
+                &self.spec.failure_bucket,
+                &self.spec.uuid,
+                now_ms(),
+                &record,
+            )
+            .await;
+            match kept {
+                Ok(_) => break,
+                Err(e) => {
+                    tries += 1;
+                    self.stats
+                        .failure_writes_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.publish("DestinationDeliveryFailures", 1.0, StandardUnit::Count);
+                    tracing::warn!(
+                        error = %crate::cli::terminal::error_text(&e),
+                        shard = %self.shard,
+                        tries,
+                        "could not keep a failed batch in the on-failure bucket; retrying"
+                    );
+                }
+            }
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(
+                250u64.saturating_mul(1 << tries.min(7)).min(30_000),
+            ))
+            .await;
         }
         self.stats.batches_failed.fetch_add(1, Ordering::Relaxed);
         self.finish(recs).await;

@@ -74,6 +74,9 @@ pub struct Stats {
     pub batches_failed: AtomicU64,
     pub records_expired: AtomicU64,
     pub iterator_age_ms: AtomicU64,
+    /// Writes of a given-up batch to the on-failure bucket that failed (each is retried;
+    /// Lambda's `DestinationDeliveryFailures`).
+    pub failure_writes_failed: AtomicU64,
 }
 
 /// A running mapping; stops its tasks when dropped or stopped.

@@ -23,23 +23,25 @@ pub struct Redrive {
     pub records: u64,
     /// Kept batches left in the bucket because their records failed again.
     pub still_failing: u64,
+    /// Kept objects that are not a readable invocation record (left in the bucket, each
+    /// with the reason; the others are redriven all the same).
+    pub unreadable: Vec<(String, String)>,
     /// Metrics pages rebuilt from the archive, and records they count that they did not.
     pub pages_rebuilt: u64,
     pub recounted: u64,
 }
 
 /// The Kinesis records of a kept batch, as the mapping read them.
-fn records_of(r: &FailureRecord) -> Vec<Rec> {
-    r.payload
-        .records
-        .iter()
-        .map(|e| Rec {
-            seq: e.kinesis.sequence_number.clone(),
-            partition_key: e.kinesis.partition_key.clone(),
-            data: e.kinesis.data.0.clone(),
-            arrival_ms: e.kinesis.approximate_arrival_timestamp.0.timestamp_millis(),
+fn records_of(r: &FailureRecord) -> Result<Vec<Rec>, Error> {
+    Ok(r.records()?
+        .into_iter()
+        .map(|k| Rec {
+            seq: k.sequence_number,
+            partition_key: k.partition_key,
+            data: k.data,
+            arrival_ms: k.arrival_ms,
         })
-        .collect()
+        .collect())
 }
 
 /// Redrives every kept batch, oldest first: invokes the function with its records (which
@@ -58,9 +60,18 @@ pub async fn redrive(
     let mut report = Redrive::default();
     let mut lanes: BTreeMap<String, Lane> = BTreeMap::new();
     for key in failure::list(clients, &spec.failure_bucket).await? {
-        let kept = failure::get(clients, &spec.failure_bucket, &key).await?;
-        let shard = kept.batch.shard_id.clone();
-        let recs = records_of(&kept);
+        let read = failure::get(clients, &spec.failure_bucket, &key)
+            .await
+            .and_then(|kept| Ok((kept.batch.shard_id.clone(), records_of(&kept)?)));
+        let (shard, recs) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = crate::cli::terminal::error_text(&e);
+                tracing::error!(key, error = %reason, "a kept batch cannot be read; it stays in the bucket");
+                report.unreadable.push((key, reason));
+                continue;
+            }
+        };
         if !lanes.contains_key(&shard) {
             // Redrive keeps its progress apart from the mapping's checkpoints.
             let lane = Lane::new(
