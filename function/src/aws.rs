@@ -71,7 +71,8 @@ pub fn to_attribute(v: &Av) -> AttributeValue {
     into_attribute(v.clone())
 }
 
-/// An SDK attribute value as an item value (`None` for types the table never holds).
+/// An SDK attribute value as an item value; `None` when it, or any value inside it, is of
+/// a type a page never holds (a list, a set, binary, NULL).
 pub fn from_attribute(v: &AttributeValue) -> Option<Av> {
     Some(match v {
         AttributeValue::S(s) => Av::S(s.clone()),
@@ -79,19 +80,25 @@ pub fn from_attribute(v: &AttributeValue) -> Option<Av> {
         AttributeValue::Bool(b) => Av::Bool(*b),
         AttributeValue::M(m) => Av::M(
             m.iter()
-                .filter_map(|(k, v)| from_attribute(v).map(|v| (k.clone(), v)))
-                .collect(),
+                .map(|(k, v)| from_attribute(v).map(|v| (k.clone(), v)))
+                .collect::<Option<_>>()?,
         ),
         _ => return None,
     })
 }
 
-/// Reads an SDK item as a page.
+/// Reads an SDK item as a page. An attribute of a type a page never holds is an error
+/// naming it, never dropped: dropped, a malformed `marks` would read as no marks, and the
+/// records it covers would be counted again.
 pub fn page_of(item: &HashMap<String, AttributeValue>) -> Result<Page, String> {
     let item: Item = item
         .iter()
-        .filter_map(|(k, v)| from_attribute(v).map(|v| (k.clone(), v)))
-        .collect();
+        .map(|(k, v)| {
+            from_attribute(v)
+                .map(|v| (k.clone(), v))
+                .ok_or_else(|| format!("attribute {k} holds a type a page never has: {v:?}"))
+        })
+        .collect::<Result<_, _>>()?;
     Page::from_item(&item)
 }
 

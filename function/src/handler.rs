@@ -259,21 +259,35 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             .unwrap_or_default();
         let mut done = vec![false; recs.len()];
         let mut out = ItemOutcome::default();
-        for attempt in 0..MAX_ATTEMPTS {
-            let pending: Vec<usize> = (0..recs.len()).filter(|&i| !done[i]).collect();
+        // After a refusal, the refused write's records are tried in halves, one group at a
+        // time (the last first), until the record the table refuses is alone: only it is
+        // quarantined. Records outside the groups wait until the groups are resolved.
+        let mut isolate: Vec<Vec<usize>> = Vec::new();
+        // Rounds: MAX_ATTEMPTS, plus one for each refusal (a split or a quarantine, at most
+        // 2 × recs.len() in all), so refusals never use up the conflict retries.
+        let (mut round, mut rounds) = (0, MAX_ATTEMPTS);
+        while round < rounds {
+            round += 1;
+            while isolate.last().is_some_and(|g| g.iter().all(|&i| done[i])) {
+                isolate.pop();
+            }
+            let group = isolate.last();
+            let pending: Vec<usize> = (0..recs.len())
+                .filter(|&i| !done[i] && group.is_none_or(|g| g.contains(&i)))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
             let sub: Vec<&Marked<'_>> = pending.iter().map(|&i| recs[i]).collect();
             let plan = store::plan(key, &view, &sub, settings);
             for d in plan.duplicates {
                 done[pending[d]] = true;
                 out.duplicates += 1;
             }
-            if plan.writes.is_empty() {
-                self.remember(key, view);
-                return Ok(out);
-            }
-            // In page order, stopping at the first conflict: a page's new marks may only
-            // be written once every page before it is known full, so a domain's mark never
-            // lands in two pages (a writer that assumed page 0 absent must not spill to 1).
+            // In page order, stopping at the first conflict or refusal: a page's new marks
+            // may only be written once every page before it is known full, so a domain's
+            // mark never lands in two pages (a writer that assumed page 0 absent must not
+            // spill to 1).
             let (mut contended, mut reload) = (false, false);
             for w in plan.writes {
                 let index = w.page.index;
@@ -294,10 +308,31 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                         break;
                     }
                     Err(Error::MetricsRejected { message, .. }) => {
-                        for i in w.records {
-                            done[pending[i]] = true;
-                            out.refused.push((pending[i], message.clone()));
+                        rounds += 1;
+                        let refused: Vec<usize> = w.records.iter().map(|&i| pending[i]).collect();
+                        match refused.as_slice() {
+                            [] => {
+                                // A write of no new records refused: nothing to isolate.
+                                return Err(Error::MetricsRejected {
+                                    item: format!(
+                                        "{} {}",
+                                        key.entity,
+                                        store::window_label(key.window_start_ms)
+                                    ),
+                                    message,
+                                });
+                            }
+                            [one] => {
+                                done[*one] = true;
+                                out.refused.push((*one, message));
+                            }
+                            many => {
+                                let (a, b) = many.split_at(many.len() / 2);
+                                isolate.push(b.to_vec());
+                                isolate.push(a.to_vec());
+                            }
                         }
+                        break;
                     }
                     Err(e) => {
                         self.remember(key, view);
@@ -311,7 +346,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                 view = View::loaded(self.metrics.load(&key.entity, &label).await?);
             }
             if contended {
-                let delay = self.backoff.delay(attempt);
+                let delay = self.backoff.delay(round - 1);
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }

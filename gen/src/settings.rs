@@ -368,6 +368,17 @@ impl Settings {
                     .to_owned(),
             );
         }
+        let ttl_secs = u64::from(self.metrics_ttl_days.get()) * 86_400;
+        let retention_secs = u64::from(self.retention_hours.get()) * 3600;
+        if ttl_secs <= retention_secs {
+            problems.push(format!(
+                "metricsTtlDays ({} days) must be longer than the stream retention \
+                 (retentionHours: {} hours): a page that expires while its records can still \
+                 be read again from the stream lets them be counted twice",
+                self.metrics_ttl_days.get(),
+                self.retention_hours.get()
+            ));
+        }
         if self.archive_deep_archive_days.get() < self.archive_glacier_days.get() + 90 {
             problems.push(
                 "archiveDeepArchiveDays must be at least 90 days after archiveGlacierDays \
@@ -428,6 +439,28 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::default().validate().expect("defaults validate");
+    }
+
+    #[test]
+    fn metrics_must_outlive_the_stream_retention() {
+        let s = Settings {
+            retention_hours: RetentionHours::new(24 * 7).expect("in range"),
+            metrics_ttl_days: TtlDays::new(7).expect("in range"),
+            ..Settings::default()
+        };
+        let e = s
+            .validate()
+            .expect_err("7 days of TTL for 7 days of retention")
+            .to_string();
+        assert!(
+            e.contains("metricsTtlDays (7 days)") && e.contains("168 hours"),
+            "{e}"
+        );
+        let ok = Settings {
+            metrics_ttl_days: TtlDays::new(8).expect("in range"),
+            ..s
+        };
+        ok.validate().expect("8 days outlive 7");
     }
 
     #[test]

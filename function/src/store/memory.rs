@@ -47,6 +47,21 @@ impl MemoryTable {
         self.items.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
+    /// Puts `item` as it is, unchecked: what another writer, an operator or a bug may have
+    /// left in the table, for tests of how the writer treats an item it cannot read.
+    pub fn plant(&self, item: Item) {
+        let key = |k: &str| {
+            item.get(k)
+                .and_then(super::item::Av::as_s)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let at = (key(attr::PARTITION_KEY), key(attr::SORT_KEY));
+        if let Ok(mut items) = self.items.lock() {
+            items.insert(at, item);
+        }
+    }
+
     /// Every item read back as a page.
     pub fn pages(&self) -> Result<Vec<Page>, String> {
         self.snapshot().values().map(Page::from_item).collect()

@@ -244,7 +244,8 @@ impl Page {
         *self.arrivals.entry(arrival_hour(ms)).or_default() += 1;
     }
 
-    /// Adds one observation; metrics and events past the caps are counted, not kept.
+    /// Adds one observation; metrics and events past the caps, and empty or over-long names
+    /// and event values, are counted in `not_aggregated`, not kept.
     pub fn add(&mut self, o: &Observation<'_>) {
         if self.count == 0 {
             self.first_event_ms = o.event_time_ms;
@@ -260,8 +261,11 @@ impl Page {
             }
         }
         for e in &o.events {
+            // An empty value cannot be a map key (DynamoDB: "Empty attribute name"), as an
+            // empty metric name cannot: the record is counted, the value is not.
             let known = self.events.contains_key(e.as_ref());
-            if known || (e.len() <= MAX_NAME_BYTES && self.events.len() < MAX_EVENTS_PER_PAGE) {
+            let fits = !e.is_empty() && e.len() <= MAX_NAME_BYTES;
+            if known || (fits && self.events.len() < MAX_EVENTS_PER_PAGE) {
                 *self.events.entry(e.to_string()).or_default() += 1;
             } else {
                 self.not_aggregated += 1;
@@ -360,15 +364,32 @@ impl Page {
             }
         };
         let time = |k: &str| -> Result<i64, String> {
-            match item.get(k).and_then(Av::as_s) {
+            match item.get(k) {
                 None => Ok(0),
-                Some(t) => crate::extract::parse_time(t)
+                Some(v) => v
+                    .as_s()
+                    .and_then(crate::extract::parse_time)
                     .ok_or_else(|| format!("attribute {k} is not a time")),
             }
         };
-        let map = |k: &str| item.get(k).and_then(Av::as_m).cloned().unwrap_or_default();
+        // Absent: empty (a page without events has no `events`). Any other type is an
+        // error: read as empty, a malformed `marks` would count its records again.
+        let map = |k: &str| -> Result<BTreeMap<String, Av>, String> {
+            match item.get(k) {
+                None => Ok(BTreeMap::new()),
+                Some(v) => v
+                    .as_m()
+                    .cloned()
+                    .ok_or_else(|| format!("attribute {k} is not a map")),
+            }
+        };
+        let full = match item.get(attr::FULL) {
+            None => false,
+            Some(Av::Bool(b)) => *b,
+            Some(_) => return Err(format!("attribute {} is not a boolean", attr::FULL)),
+        };
         let mut metrics = BTreeMap::new();
-        for (name, v) in map(attr::METRICS) {
+        for (name, v) in map(attr::METRICS)? {
             let m = v
                 .as_m()
                 .ok_or_else(|| format!("metric {name} is not a map"))?;
@@ -392,7 +413,7 @@ impl Page {
             metrics.insert(name, stat);
         }
         let mut events = BTreeMap::new();
-        for (value, c) in map(attr::EVENTS) {
+        for (value, c) in map(attr::EVENTS)? {
             let c = c.as_n().and_then(|t| t.parse().ok());
             events.insert(
                 value.clone(),
@@ -400,7 +421,7 @@ impl Page {
             );
         }
         let mut arrivals = BTreeMap::new();
-        for (hour, c) in map(attr::ARRIVALS) {
+        for (hour, c) in map(attr::ARRIVALS)? {
             let c = c.as_n().and_then(|t| t.parse().ok());
             arrivals.insert(
                 hour.clone(),
@@ -408,7 +429,7 @@ impl Page {
             );
         }
         let mut marks: BTreeMap<String, BTreeMap<String, Position>> = BTreeMap::new();
-        for (shard, keys) in map(attr::MARKS) {
+        for (shard, keys) in map(attr::MARKS)? {
             let keys = keys
                 .as_m()
                 .ok_or_else(|| format!("marks of {shard} are not a map"))?;
@@ -438,7 +459,7 @@ impl Page {
             marks,
             not_aggregated: num(attr::NOT_AGGREGATED)?,
             arrivals,
-            full: matches!(item.get(attr::FULL), Some(Av::Bool(true))),
+            full,
         })
     }
 }

@@ -167,20 +167,26 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
             t.2.extend(recs);
         }
     }
-    let ttl_base = key.window_start_ms.div_euclid(1000) + i64::from(s.window_secs);
+    let window_end = key.window_start_ms.div_euclid(1000) + i64::from(s.window_secs);
     for (_, (mut page, expected, recs)) in touched {
         if recs.is_empty() && !page.full {
             continue;
         }
+        // The page lives `ttl_days` past the later of its window's end and the latest
+        // arrival of a record it counts, and never less than it already did: a late record
+        // (an old event time) must not get a page that expires while the stream can still
+        // deliver the record again.
+        let mut base = window_end;
         for &i in &recs {
             let m = records[i];
             page.add(&m.obs);
             page.arrived(m.arrival_ms);
             page.advance_mark(m.shard, m.key, &m.pos);
+            base = base.max(m.arrival_ms.div_euclid(1000));
         }
         page.version = expected.map_or(1, |v| v + 1);
         page.window_seconds = s.window_secs;
-        page.ttl = ttl_base + i64::from(s.ttl_days) * 86_400;
+        page.ttl = page.ttl.max(base + i64::from(s.ttl_days) * 86_400);
         out.writes.push(Write {
             expected,
             page,

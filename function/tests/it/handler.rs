@@ -84,7 +84,8 @@ fn sensor_and_clickstream_batch_is_archived_and_aggregated() {
     assert_eq!(s1.metrics["humidity"].count, 2);
     assert_eq!(iso_millis(s1.first_event_ms), "2024-01-15T10:30:00.000Z");
     assert_eq!(iso_millis(s1.last_event_ms), "2024-01-15T10:30:30.000Z");
-    // TTL: window end + 90 days, on the item as DynamoDB's TTL reads it.
+    // TTL: window end + 90 days (every record arrived before the window ended), on the
+    // item as DynamoDB's TTL reads it.
     let raw = table.snapshot();
     let item = &raw[&("sensor-001".to_owned(), "2024-01-15T10:30:00Z".to_owned())];
     assert_eq!(num(item.get("ttl")), (1_705_314_660 + 90 * 86_400) as f64);
@@ -290,4 +291,32 @@ mod conservation {
             prop_assert_eq!(archive.lines("rejected/").len() as u64, s.rejected);
         }
     }
+}
+
+/// A late record (an event time long before its arrival) gets a page that lives
+/// `metricsTtlDays` past the arrival, not past its old window: the page must outlive every
+/// redelivery of the record the stream can still make.
+#[test]
+fn a_late_records_page_lives_past_its_arrival() {
+    use crate::support::{In, SHARDS, T0_MS, event, seq};
+    let (p, _, table) = processor();
+    // Five days before its arrival: inside MAX_PAST_AGE_SECONDS (7 days), so it is counted
+    // in its own old window.
+    let five_days_earlier = T0_MS / 1000 - 5 * 86_400;
+    let rec = In {
+        shard: SHARDS[0],
+        seq: seq(1),
+        partition_key: "k".into(),
+        data: format!(r#"{{"sensorId":"late","timestamp":{five_days_earlier},"v":1}}"#)
+            .into_bytes(),
+        arrival_ms: T0_MS,
+    };
+    block_on(p.process(&event(&[rec]))).expect("processed");
+    let pages = table.pages().expect("pages");
+    let page = pages
+        .iter()
+        .find(|p| p.entity == "late")
+        .expect("the late page");
+    assert_eq!(page.window, "2024-01-10T10:30:00Z", "{page:?}");
+    assert_eq!(page.ttl, T0_MS / 1000 + 90 * 86_400, "{page:?}");
 }

@@ -1,5 +1,5 @@
 //! Exactly-once: any delivery schedule with duplicates gives the table of delivering each
-//! record once.
+//! record once, and the invariants of `invariants` hold after every step.
 //!
 //! The model follows Lambda's Kinesis event source mapping: per shard, records are split
 //! into lanes by partition key (parallelization factor 2); each lane delivers batches from
@@ -21,10 +21,11 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use crate::arb::{GenRecord, Next, User, arb_shard, arb_step};
+use crate::invariants::{check_invariants, sent};
 use crate::support::{In, SHARDS, T0_MS, block_on, config, event, seq, totals};
 
 /// Builds the Kinesis records of one shard.
-fn shard_records(shard: usize, recs: &[GenRecord]) -> Vec<In> {
+pub(crate) fn shard_records(shard: usize, recs: &[GenRecord]) -> Vec<In> {
     recs.iter()
         .enumerate()
         .map(|(i, (pk, users, kind))| {
@@ -62,9 +63,9 @@ fn shard_records(shard: usize, recs: &[GenRecord]) -> Vec<In> {
         .collect()
 }
 
-type Containers = Vec<Processor<Arc<MemoryArchive>, Arc<MemoryTable>>>;
+pub(crate) type Containers = Vec<Processor<Arc<MemoryArchive>, Arc<MemoryTable>>>;
 
-fn containers(
+pub(crate) fn containers(
     n: usize,
     archive: &Arc<MemoryArchive>,
     table: &Arc<MemoryTable>,
@@ -135,7 +136,16 @@ proptest! {
         let warm = containers(3, &archive, &table, marks_budget);
         let mut cursor = vec![0usize; lanes.len()];
         let mut given_up: Vec<In> = Vec::new();
+        let sent: Vec<_> = sent(0, &s0).into_iter().chain(sent(1, &s1)).collect();
+        let invariants = |given_up: &[In]| {
+            let pages = table.pages().expect("every item is a page");
+            check_invariants(&pages, &sent, given_up)
+        };
         for (lane_pick, len, next, container) in steps {
+            // The invariants hold after every step (here: after the step before).
+            if let Err(e) = invariants(&given_up) {
+                prop_assert!(false, "{}", e);
+            }
             if let Next::Redrive = next {
                 redrive(&warm[container], &archive, &table, &mut given_up)?;
                 continue;
@@ -199,7 +209,14 @@ proptest! {
                 prop_assert!(resp.batch_item_failures.is_empty());
             }
         }
+        if let Err(e) = invariants(&given_up) {
+            prop_assert!(false, "after the drain: {}", e);
+        }
         redrive(&warm[1], &archive, &table, &mut given_up)?;
+        // Nothing pending: every page counts exactly what its marks cover.
+        if let Err(e) = invariants(&given_up) {
+            prop_assert!(false, "after the last redrive: {}", e);
+        }
 
         let (got, want) = (totals(&table), totals(&ref_table));
         prop_assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
@@ -216,7 +233,7 @@ proptest! {
 
 /// Recovery as the operator runs it: invoke the function with the given-up records, then
 /// rebuild the pages holding their domains from the archive.
-fn redrive(
+pub(crate) fn redrive(
     container: &Processor<Arc<MemoryArchive>, Arc<MemoryTable>>,
     archive: &Arc<MemoryArchive>,
     table: &Arc<MemoryTable>,

@@ -239,3 +239,108 @@ fn recovery_refuses_a_page_without_its_arrival_hours() {
         block_on(recover::recover_event(&*archive, &*table, &p.config, &ev)).expect_err("refused");
     assert!(err.to_string().contains("archive hours"), "{err}");
 }
+
+/// The table one processed fixture leaves, and one of its pages with metrics and events.
+fn written() -> (Arc<MemoryTable>, Item) {
+    let (p, _, table) = crate::support::processor();
+    block_on(p.process(&fixture("kinesis-sensor-clickstream.json"))).expect("processed");
+    let item = table
+        .snapshot()
+        .into_values()
+        .find(|i| {
+            let p = Page::from_item(i).expect("a page");
+            !p.events.is_empty() && !p.metrics.is_empty()
+        })
+        .expect("a page with metrics and events");
+    (table, item)
+}
+
+#[test]
+fn a_page_attribute_of_the_wrong_shape_is_an_error_naming_it() {
+    let (_, item) = written();
+    let empty = || Av::M(Default::default());
+    for (name, wrong) in [
+        ("metrics", Av::S("x".into())),
+        ("events", Av::N("1".into())),
+        ("marks", Av::S(String::new())),
+        ("arrivals", Av::Bool(true)),
+        ("full", Av::S("true".into())),
+        ("first_event", Av::N("1".into())),
+        ("last_event", empty()),
+        ("count", Av::S("3".into())),
+        ("version", Av::S("1".into())),
+        ("not_aggregated", Av::Bool(false)),
+        ("log_lines", Av::S("0".into())),
+        ("window", Av::N("1".into())),
+        ("ttl", Av::S("x".into())),
+        ("page", Av::S("0".into())),
+    ] {
+        let mut bad = item.clone();
+        bad.insert(name.into(), wrong);
+        let e = Page::from_item(&bad).expect_err(name);
+        assert!(e.contains(name), "{name}: {e}");
+    }
+    // Inside a map too: a shard's marks that are not a map, an event count that is text.
+    let Some(Av::M(marks)) = item.get("marks") else {
+        panic!("marks");
+    };
+    let shard = marks.keys().next().expect("a shard").clone();
+    let mut bad = item.clone();
+    bad.insert(
+        "marks".into(),
+        Av::M([(shard.clone(), Av::S("x".into()))].into()),
+    );
+    assert!(Page::from_item(&bad).expect_err("marks").contains(&shard));
+}
+
+#[test]
+fn an_sdk_attribute_of_a_type_a_page_never_has_is_an_error_not_dropped() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (_, item) = written();
+    let sdk: std::collections::HashMap<String, AttributeValue> = item
+        .iter()
+        .map(|(k, v)| (k.clone(), function::aws::to_attribute(v)))
+        .collect();
+    assert!(function::aws::page_of(&sdk).is_ok());
+    let mut list = sdk.clone();
+    list.insert("marks".into(), AttributeValue::L(vec![]));
+    let e = function::aws::page_of(&list).expect_err("a list");
+    assert!(e.contains("marks"), "{e}");
+    // Nested: one mark stored as a list is not dropped from its shard's map.
+    let Some(AttributeValue::M(marks)) = sdk.get("marks") else {
+        panic!("marks");
+    };
+    let mut marks = marks.clone();
+    if let Some(AttributeValue::M(keys)) = marks.values_mut().next()
+        && let Some(v) = keys.values_mut().next()
+    {
+        *v = AttributeValue::Null(true);
+    }
+    let mut nested = sdk.clone();
+    nested.insert("marks".into(), AttributeValue::M(marks));
+    let e = function::aws::page_of(&nested).expect_err("a NULL mark");
+    assert!(e.contains("marks"), "{e}");
+}
+
+#[test]
+fn the_writer_does_not_write_over_a_page_it_cannot_read() {
+    let (table, item) = written();
+    let mut bad = item;
+    bad.insert("marks".into(), Av::S("corrupt".into()));
+    table.plant(bad);
+    let before = table.snapshot();
+    // A redelivery of the same batch, by a processor that knows nothing of the table.
+    let mut p = Processor::new(config(), Arc::new(MemoryArchive::default()), table.clone());
+    p.backoff = Backoff::NONE;
+    let (resp, _) =
+        block_on(p.process(&fixture("kinesis-sensor-clickstream.json"))).expect("processed");
+    assert!(
+        !resp.batch_item_failures.is_empty(),
+        "the records of the unreadable page are retried, not counted again"
+    );
+    assert_eq!(
+        table.snapshot(),
+        before,
+        "the unreadable item was not written over"
+    );
+}
