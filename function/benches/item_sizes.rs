@@ -109,4 +109,38 @@ fn main() {
         100,
     );
     row("many keys", &many, 1_000);
+    // CloudWatch Logs subscription payloads (gzip JSON), as CloudWatch Logs writes them to
+    // Kinesis: one busy log group, 10 log events per record, an opaque random partition key
+    // per record, so each record is its own ordering domain.
+    let logs: Vec<_> = (0..2_000u64)
+        .map(|i| {
+            let events: Vec<_> = (0..10u64)
+                .map(|j| {
+                    json!({
+                        "id": format!("{}", i * 10 + j),
+                        "timestamp": 1_705_314_607_000u64 + (i % 60) * 1000,
+                        "message": format!("GET /api/items/{} 200 {}ms", (i * 10 + j) % 97, j * 3),
+                    })
+                })
+                .collect();
+            let body = json!({
+                "messageType": "DATA_MESSAGE",
+                "owner": "123456789012",
+                "logGroup": "/aws/app/busy",
+                "logStream": format!("stream-{}", i % 4),
+                "subscriptionFilters": ["all"],
+                "logEvents": events,
+            });
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let _ = std::io::Write::write_all(&mut gz, body.to_string().as_bytes());
+            let key = format!("{:032x}", u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c));
+            (key, gz.finish().unwrap_or_default())
+        })
+        .collect();
+    row(
+        "CloudWatch Logs: one busy log group, 10 events a record, random keys, one minute",
+        &logs,
+        100,
+    );
+    row("CloudWatch Logs", &logs, 1_000);
 }
