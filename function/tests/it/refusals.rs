@@ -3,15 +3,14 @@
 //! as strict as DynamoDB, and against one that refuses a marked record's page (where only
 //! the record the table refuses is quarantined, found by halving the refused write).
 
-use std::future::Future;
 use std::sync::Arc;
 
 use function::archive::MemoryArchive;
 use function::handler::{Backoff, Processor};
-use function::store::{MemoryTable, MetricsStore, Outcome, Page, Write};
+use function::store::{MemoryTable, MetricsStore};
 use serde_json::{Value, json};
 
-use crate::support::{In, SHARDS, T0_MS, block_on, config, event, seq, totals};
+use crate::support::{In, Refusing, SHARDS, T0_MS, block_on, config, event, seq, totals};
 
 /// `n` ordinary records of `sensor-1` in one minute, keys `k0…`, then `odd` records, keys
 /// `odd0…`; every record has `temperature: 20.5`.
@@ -150,34 +149,8 @@ fn an_odd_value_never_costs_its_neighbours_on_a_strict_table() {
     }
 }
 
-/// A table that refuses any page holding the event `refuse-me`, as DynamoDB refuses an
-/// invalid item: with the service's message, and never applying the write.
-#[derive(Debug, Default)]
-struct Refusing(Arc<MemoryTable>);
-
+/// The message of a table that refuses any page holding the event `refuse-me`.
 const MESSAGE: &str = "One or more parameter values were invalid: refuse-me";
-
-impl MetricsStore for Refusing {
-    fn put(&self, w: &Write) -> impl Future<Output = Result<Outcome, function::Error>> + Send {
-        let result = if w.page.events.contains_key("refuse-me") {
-            Err(function::Error::MetricsRejected {
-                item: w.page.entity.clone(),
-                message: MESSAGE.into(),
-            })
-        } else {
-            futures::executor::block_on(self.0.put(w))
-        };
-        std::future::ready(result)
-    }
-
-    fn load(
-        &self,
-        entity: &str,
-        window: &str,
-    ) -> impl Future<Output = Result<Vec<Page>, function::Error>> + Send {
-        self.0.load(entity, window)
-    }
-}
 
 #[test]
 fn a_refused_write_quarantines_only_the_records_the_table_refuses() {
@@ -194,7 +167,12 @@ fn a_refused_write_quarantines_only_the_records_the_table_refuses() {
     ] {
         let archive = Arc::new(MemoryArchive::default());
         let table = Arc::new(MemoryTable::default());
-        let mut p = Processor::new(config(), archive.clone(), Refusing(table.clone()));
+        let refusing = Refusing {
+            table: table.clone(),
+            refuses: |w| w.page.events.contains_key("refuse-me"),
+            message: MESSAGE,
+        };
+        let mut p = Processor::new(config(), archive.clone(), refusing);
         p.backoff = Backoff::NONE;
         let case = format!("{ordinary} ordinary, {} odd", odd.len());
         let recs = batch(ordinary, &odd);

@@ -1,7 +1,6 @@
 //! The item layer: DynamoDB's size accounting and limits, exact decimals, the worst-case
 //! page, and what happens when the table refuses a write.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use function::archive::MemoryArchive;
@@ -159,41 +158,16 @@ fn the_memory_table_refuses_what_dynamodb_refuses() {
     );
 }
 
-/// A table that refuses every write for one entity, as DynamoDB refuses an invalid item.
-#[derive(Debug, Default)]
-struct Refusing(MemoryTable);
-
-impl MetricsStore for Refusing {
-    fn put(&self, w: &Write) -> impl Future<Output = Result<Outcome, function::Error>> + Send {
-        let refuse = w.page.entity == "sensor-002";
-        let result = if refuse {
-            Err(function::Error::MetricsRejected {
-                item: w.page.entity.clone(),
-                message: "One or more parameter values were invalid".into(),
-            })
-        } else {
-            block_on_ready(self.0.put(w))
-        };
-        std::future::ready(result)
-    }
-
-    fn load(
-        &self,
-        entity: &str,
-        window: &str,
-    ) -> impl Future<Output = Result<Vec<Page>, function::Error>> + Send {
-        self.0.load(entity, window)
-    }
-}
-
-fn block_on_ready<T>(f: impl Future<Output = T>) -> T {
-    futures::executor::block_on(f)
-}
-
 #[test]
 fn a_refused_item_is_quarantined_with_the_services_message_and_the_batch_goes_on() {
     let archive = Arc::new(MemoryArchive::default());
-    let mut p = Processor::new(config(), archive.clone(), Refusing::default());
+    // Every write for one entity is refused.
+    let refusing = crate::support::Refusing {
+        table: Arc::default(),
+        refuses: |w| w.page.entity == "sensor-002",
+        message: "One or more parameter values were invalid",
+    };
+    let mut p = Processor::new(config(), archive.clone(), refusing);
     p.backoff = Backoff::NONE;
     let ev = fixture("kinesis-sensor-clickstream.json");
     let (resp, summary) = block_on(p.process(&ev)).expect("processed");

@@ -151,3 +151,39 @@ pub fn extract_time(ms: i64) -> String {
         .expect("valid")
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// A table that refuses the writes `refuses` picks, as DynamoDB refuses an invalid item:
+/// with `message`, never applying the write; every other request goes to `table`.
+#[derive(Debug)]
+pub struct Refusing {
+    pub table: Arc<MemoryTable>,
+    pub refuses: fn(&function::store::Write) -> bool,
+    pub message: &'static str,
+}
+
+impl function::store::MetricsStore for Refusing {
+    fn put(
+        &self,
+        w: &function::store::Write,
+    ) -> impl std::future::Future<Output = Result<function::store::Outcome, function::Error>> + Send
+    {
+        let result = if (self.refuses)(w) {
+            Err(function::Error::MetricsRejected {
+                item: w.page.entity.clone(),
+                message: self.message.into(),
+            })
+        } else {
+            futures::executor::block_on(self.table.put(w))
+        };
+        std::future::ready(result)
+    }
+
+    fn load(
+        &self,
+        entity: &str,
+        window: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<function::store::Page>, function::Error>> + Send
+    {
+        self.table.load(entity, window)
+    }
+}
