@@ -133,7 +133,10 @@ fn main() {
             });
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             let _ = std::io::Write::write_all(&mut gz, body.to_string().as_bytes());
-            let key = format!("{:032x}", u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c));
+            let key = format!(
+                "{:032x}",
+                u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c)
+            );
             (key, gz.finish().unwrap_or_default())
         })
         .collect();

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::io::Read;
 
+use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -345,43 +346,54 @@ async fn scan<A: ArchiveReader>(
     let shards: BTreeSet<String> = owner.keys().map(|(s, _)| format!("{s}-")).collect();
     let mut seen: BTreeSet<(usize, String, Position)> = BTreeSet::new();
     let mut out: BTreeMap<usize, Vec<Archived>> = BTreeMap::new();
+    // The objects of the affected shards in those hours, listed in order, then read
+    // `cfg.concurrency` at a time (at most that many bodies held at once).
+    let mut keys = Vec::new();
     for h in hours {
         let prefix = format!("{}{}", Kind::Raw.prefix(), hour_prefix(h));
-        for key in archive.keys(&prefix).await? {
+        keys.extend(archive.keys(&prefix).await?.into_iter().filter(|key| {
             let name = key.rsplit('/').next().unwrap_or_default();
-            if !shards.iter().any(|s| name.starts_with(s.as_str())) {
+            shards.iter().any(|s| name.starts_with(s.as_str()))
+        }));
+    }
+    let mut bodies = stream::iter(
+        keys.iter()
+            .map(|key| async move { archive.get(key).await.map(|body| (key, body)) }),
+    )
+    .buffered(cfg.concurrency.max(1));
+    while let Some(read) = bodies.next().await {
+        let (key, body) = read?;
+        report.objects += 1;
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(body.as_slice())
+            .read_to_string(&mut text)
+            .map_err(|e| Error::ArchiveRead {
+                key: key.clone(),
+                source: Box::new(e),
+            })?;
+        for (n, l) in text.lines().enumerate() {
+            // The function wrote every line: one it cannot read means the object is not
+            // what it wrote, and a page rebuilt without it would count too little.
+            let line = serde_json::from_str::<ArchivedLine>(l).map_err(|e| Error::ArchiveRead {
+                key: format!("{key} line {}", n + 1),
+                source: Box::new(e),
+            })?;
+            let (shard, k) = line.domain();
+            let Some(pages) = owner.get(&(shard.to_owned(), k.to_owned())) else {
                 continue;
-            }
-            report.objects += 1;
-            let body = archive.get(&key).await?;
-            let mut text = String::new();
-            flate2::read::GzDecoder::new(body.as_slice())
-                .read_to_string(&mut text)
-                .map_err(|e| Error::ArchiveRead {
-                    key: key.clone(),
-                    source: Box::new(e),
-                })?;
-            for l in text.lines() {
-                let Ok(line) = serde_json::from_str::<ArchivedLine>(l) else {
-                    continue;
-                };
-                let (shard, k) = line.domain();
-                let Some(pages) = owner.get(&(shard.to_owned(), k.to_owned())) else {
-                    continue;
-                };
-                let Some(a) = Archived::of(line) else {
-                    continue;
-                };
-                let Some(item) = a.observe(&cfg.rules).map(|o| key_of(&o, cfg.window_secs)) else {
-                    continue;
-                };
-                // A domain has one page per item: at most one target takes the record.
-                let Some(&i) = pages.iter().find(|&&i| targets[i].key == item) else {
-                    continue;
-                };
-                if seen.insert((i, a.line.shard_id.clone(), a.pos.clone())) {
-                    out.entry(i).or_default().push(a);
-                }
+            };
+            let Some(a) = Archived::of(line) else {
+                continue;
+            };
+            let Some(item) = a.observe(&cfg.rules).map(|o| key_of(&o, cfg.window_secs)) else {
+                continue;
+            };
+            // A domain has one page per item: at most one target takes the record.
+            let Some(&i) = pages.iter().find(|&&i| targets[i].key == item) else {
+                continue;
+            };
+            if seen.insert((i, a.line.shard_id.clone(), a.pos.clone())) {
+                out.entry(i).or_default().push(a);
             }
         }
     }

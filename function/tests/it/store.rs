@@ -214,6 +214,28 @@ fn recovery_refuses_a_page_without_its_arrival_hours() {
     assert!(err.to_string().contains("archive hours"), "{err}");
 }
 
+/// Recovery refuses an archive object holding a line the function never wrote, naming it,
+/// instead of rebuilding a page without that line's record.
+#[test]
+fn recovery_refuses_an_unreadable_archive_line() {
+    use function::archive::ArchiveStore;
+    use function::recover;
+    let (p, archive, table) = crate::support::processor();
+    let ev = fixture("kinesis-sensor-clickstream.json");
+    block_on(p.process(&ev)).expect("processed");
+    let key = archive
+        .snapshot()
+        .into_keys()
+        .find(|k| k.starts_with("raw/"))
+        .expect("a raw object");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"{not an archive line\n").expect("gzip");
+    block_on(archive.put(&key, gz.finish().expect("gzip"))).expect("put");
+    let err =
+        block_on(recover::recover_event(&*archive, &*table, &p.config, &ev)).expect_err("refused");
+    assert!(err.to_string().contains(&format!("{key} line 1")), "{err}");
+}
+
 /// The table one processed fixture leaves, and one of its pages with metrics and events.
 fn written() -> (Arc<MemoryTable>, Item) {
     let (p, _, table) = crate::support::processor();
