@@ -203,46 +203,11 @@ pub async fn recover<A: ArchiveReader, M: MetricsStore>(
     given_up: &[Marked<'_>],
 ) -> Result<Recovery, Error> {
     let mut report = Recovery::default();
-    // item → (domain → highest given-up position)
-    let mut items: BTreeMap<WindowKey, BTreeMap<(String, String), Position>> = BTreeMap::new();
-    let mut hours: BTreeSet<i64> = BTreeSet::new();
-    for m in given_up {
-        let e = items
-            .entry(key_of(&m.obs, cfg.window_secs))
-            .or_default()
-            .entry((m.shard.to_owned(), m.key.to_owned()))
-            .or_insert_with(|| m.pos.clone());
-        if *e < m.pos {
-            *e = m.pos.clone();
-        }
-        hours.insert(hour_of(m.arrival_ms));
-    }
+    let (mut items, hours) = given_up_items(cfg, given_up);
     for round in 0..MAX_ROUNDS {
-        let mut targets: Vec<Target> = Vec::new();
-        for (key, domains) in &items {
-            let pages = metrics
-                .load(&key.entity, &window_label(key.window_start_ms))
-                .await?;
-            let mut covered = BTreeSet::new();
-            for p in pages {
-                let mut holds = false;
-                for ((s, k), pos) in domains {
-                    if let Some(mark) = p.mark(s, k) {
-                        covered.insert((s.clone(), k.clone()));
-                        holds |= pos <= mark;
-                    }
-                }
-                if holds {
-                    targets.push(Target {
-                        key: key.clone(),
-                        page: p,
-                    });
-                }
-            }
-            if round == 0 {
-                report.not_counted +=
-                    domains.keys().filter(|d| !covered.contains(*d)).count() as u64;
-            }
+        let (targets, not_counted) = targets_of(metrics, &items).await?;
+        if round == 0 {
+            report.not_counted = not_counted;
         }
         if targets.is_empty() {
             return Ok(report);
@@ -314,6 +279,114 @@ pub async fn recover_event<A: ArchiveReader, M: MetricsStore>(
         marked.extend(batch::classify(shard, recs, d, cfg, &mut summary).marked);
     }
     recover(archive, metrics, cfg, &marked).await
+}
+
+/// Per item, each given-up domain's highest position; and the given-up records' hours.
+type Items = BTreeMap<WindowKey, BTreeMap<(String, String), Position>>;
+
+fn given_up_items(cfg: &Config, given_up: &[Marked<'_>]) -> (Items, BTreeSet<i64>) {
+    let mut items = Items::new();
+    let mut hours: BTreeSet<i64> = BTreeSet::new();
+    for m in given_up {
+        let e = items
+            .entry(key_of(&m.obs, cfg.window_secs))
+            .or_default()
+            .entry((m.shard.to_owned(), m.key.to_owned()))
+            .or_insert_with(|| m.pos.clone());
+        if *e < m.pos {
+            *e = m.pos.clone();
+        }
+        hours.insert(hour_of(m.arrival_ms));
+    }
+    (items, hours)
+}
+
+/// The pages to rebuild (those whose mark of a given-up domain is at or past its
+/// position), and how many given-up domains no page marks yet.
+async fn targets_of<M: MetricsStore>(
+    metrics: &M,
+    items: &Items,
+) -> Result<(Vec<Target>, u64), Error> {
+    let mut targets: Vec<Target> = Vec::new();
+    let mut not_counted = 0;
+    for (key, domains) in items {
+        let pages = metrics
+            .load(&key.entity, &window_label(key.window_start_ms))
+            .await?;
+        let mut covered = BTreeSet::new();
+        for p in pages {
+            let mut holds = false;
+            for ((s, k), pos) in domains {
+                if let Some(mark) = p.mark(s, k) {
+                    covered.insert((s.clone(), k.clone()));
+                    holds |= pos <= mark;
+                }
+            }
+            if holds {
+                targets.push(Target {
+                    key: key.clone(),
+                    page: p,
+                });
+            }
+        }
+        not_counted += domains.keys().filter(|d| !covered.contains(*d)).count() as u64;
+    }
+    Ok((targets, not_counted))
+}
+
+/// What recovering a given-up event would read and rewrite, read-only (`redrive --dry-run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Preview {
+    /// (entity, window) aggregates the records belong to.
+    pub aggregates: u64,
+    /// Pages that would be rebuilt now (pages of records not yet counted are rebuilt only
+    /// after the function was invoked with them).
+    pub pages: u64,
+    /// Given-up domains no page counts yet (the invocation counts them first).
+    pub not_counted: u64,
+    /// Archive prefixes whose objects of the batch's shards would be read.
+    pub archive_hours: Vec<String>,
+}
+
+/// [`Preview`] of recovering `event`.
+pub async fn preview<M: MetricsStore>(
+    metrics: &M,
+    cfg: &Config,
+    event: &KinesisEvent,
+) -> Result<Preview, Error> {
+    let shards = batch::by_shard(event);
+    let parsed = shards
+        .iter()
+        .map(|(shard, records)| Ok((*shard, batch::parse(records)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let decoded: Vec<_> = parsed
+        .iter()
+        .map(|(_, recs)| batch::decode_all(recs, cfg))
+        .collect();
+    let mut summary = batch::Summary::default();
+    let mut marked = Vec::new();
+    for ((shard, recs), d) in parsed.iter().zip(&decoded) {
+        marked.extend(batch::classify(shard, recs, d, cfg, &mut summary).marked);
+    }
+    let (items, mut hours) = given_up_items(cfg, &marked);
+    let (targets, not_counted) = targets_of(metrics, &items).await?;
+    for t in &targets {
+        hours.extend(
+            t.page
+                .arrivals
+                .keys()
+                .filter_map(|h| parse_time(&format!("{h}:00:00Z"))),
+        );
+    }
+    Ok(Preview {
+        aggregates: items.len() as u64,
+        pages: targets.len() as u64,
+        not_counted,
+        archive_hours: hours
+            .into_iter()
+            .map(|h| format!("{}{}", Kind::Raw.prefix(), hour_prefix(h)))
+            .collect(),
+    })
 }
 
 fn hour_of(ms: i64) -> i64 {

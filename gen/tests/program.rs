@@ -194,16 +194,11 @@ fn resource<'a>(p: &'a Program, name: &str) -> &'a r#gen::program::Resource {
         .unwrap_or_else(|| panic!("resource {name} missing"))
 }
 
-fn role_statements(p: &Program) -> Vec<Value> {
-    let policy = &resource(p, names::ROLE_POLICY).properties["policy"]["fn::toJSON"];
-    policy["Statement"].as_array().expect("statements").clone()
-}
-
-#[test]
-fn role_grants_exactly_what_the_function_and_mapping_need() {
-    let p = model();
-    let stmts = role_statements(&p);
-    let granted: Vec<(String, Vec<String>)> = stmts
+/// (action, resources) for every statement of the managed or inline policy `name`.
+fn granted(p: &Program, name: &str) -> Vec<(String, Vec<String>)> {
+    let policy = &resource(p, name).properties["policy"]["fn::toJSON"];
+    let stmts = policy["Statement"].as_array().expect("statements").clone();
+    stmts
         .iter()
         .flat_map(|s| {
             let res: Vec<String> = s["Resource"]
@@ -217,8 +212,24 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
                 .expect("action list")
                 .iter()
                 .map(move |a| (a.as_str().expect("string").to_owned(), res.clone()))
+                .collect::<Vec<_>>()
         })
-        .collect();
+        .collect()
+}
+
+/// The resources `action` is granted on.
+fn on(granted: &[(String, Vec<String>)], action: &str) -> Vec<String> {
+    granted
+        .iter()
+        .filter(|(a, _)| a == action)
+        .flat_map(|(_, r)| r.clone())
+        .collect()
+}
+
+#[test]
+fn role_grants_exactly_what_the_function_and_mapping_need() {
+    let p = model();
+    let granted = granted(&p, names::ROLE_POLICY);
     let needed: Vec<&str> = [
         &actions::KINESIS[..],
         &actions::KMS,
@@ -245,13 +256,7 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
             );
         }
     }
-    let on = |action: &str| -> Vec<String> {
-        granted
-            .iter()
-            .filter(|(a, _)| a == action)
-            .flat_map(|(_, r)| r.clone())
-            .collect()
-    };
+    let on = |action: &str| on(&granted, action);
     assert_eq!(on("kinesis:GetRecords"), ["${dataStream.arn}"]);
     assert_eq!(on("kms:Decrypt"), ["${pipelineKey.arn}"]);
     assert_eq!(
@@ -275,6 +280,52 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
     let notification = &resource(&p, names::FAILED_BUCKET_NOTIFICATION).properties;
     assert_eq!(notification["topics"][0]["topicArn"], "${alertTopic.arn}");
     assert_eq!(notification["topics"][0]["filterPrefix"], "aws/lambda/");
+}
+
+#[test]
+fn operator_policy_grants_exactly_what_the_cli_calls() {
+    use r#gen::stack::operator::actions as op;
+    let p = model();
+    let granted = granted(&p, names::OPERATOR_POLICY);
+    let needed: Vec<&str> = [
+        &op::FAILED_BATCHES_OBJECTS[..],
+        &op::LIST_BUCKET,
+        &op::ARCHIVE_OBJECTS,
+        &op::FUNCTION,
+        &op::TABLE,
+        &op::LOGS,
+        &op::OBSERVE,
+    ]
+    .concat();
+    for a in &needed {
+        assert!(granted.iter().any(|(g, _)| g == a), "{a} not granted");
+    }
+    for (action, resources) in &granted {
+        assert!(
+            needed.contains(&action.as_str()),
+            "{action} granted but not needed"
+        );
+        assert!(!action.contains('*'), "wildcard action {action}");
+        for r in resources {
+            // Only calls IAM cannot scope to a resource get "*".
+            assert!(
+                r.starts_with("${") || (r == "*" && op::OBSERVE.contains(&action.as_str())),
+                "{action} on unscoped resource {r}"
+            );
+        }
+    }
+    let on = |action: &str| on(&granted, action);
+    // Only kept batches are ever deleted; nothing is written to the archive.
+    assert_eq!(on("s3:DeleteObject"), ["${failedBatchesBucket.arn}/*"]);
+    assert!(on("s3:PutObject").is_empty());
+    assert_eq!(
+        on("s3:GetObject"),
+        ["${failedBatchesBucket.arn}/*", "${archiveBucket.arn}/*"]
+    );
+    assert_eq!(on("lambda:InvokeFunction"), ["${processor.arn}"]);
+    assert_eq!(on("dynamodb:PutItem"), ["${metricsTable.arn}"]);
+    assert_eq!(on("logs:FilterLogEvents"), ["${processorLogGroup.arn}:*"]);
+    assert_eq!(p.outputs["OperatorPolicyArn"], "${operatorPolicy.arn}");
 }
 
 #[test]
@@ -392,7 +443,8 @@ fn outputs_are_the_documented_ones() {
             "ProcessorFunctionName",
             "AlertTopicArn",
             "FailedBatchesBucketName",
-            "DashboardName"
+            "DashboardName",
+            "OperatorPolicyArn"
         ]
     );
 }

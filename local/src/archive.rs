@@ -52,8 +52,39 @@ impl ArchiveReader for S3Reader {
             .key(key)
             .send()
             .await
-            .map_err(|e| failed(key, aws_sdk_s3::Error::from(e)))?;
+            .map_err(|e| {
+                use aws_sdk_s3::operation::get_object::GetObjectError;
+                match e.as_service_error() {
+                    // Moved to GLACIER / DEEP_ARCHIVE by the lifecycle: readable only after a
+                    // restore, which takes hours; say how, instead of skipping the object.
+                    Some(GetObjectError::InvalidObjectState(state)) => failed(
+                        key,
+                        Archived {
+                            storage_class: state
+                                .storage_class()
+                                .map_or("an archive tier".into(), |c| c.as_str().to_owned()),
+                            bucket: self.bucket.clone(),
+                            key: key.to_owned(),
+                        },
+                    ),
+                    _ => failed(key, aws_sdk_s3::Error::from(e)),
+                }
+            })?;
         let body = obj.body.collect().await.map_err(|e| failed(key, e))?;
         Ok(body.into_bytes().to_vec())
     }
+}
+
+/// An archive object that must be restored before it can be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the object is in {storage_class}; restore it, then run the command again: aws s3api \
+     restore-object --bucket {bucket} --key {key} --restore-request \
+     '{{\"Days\":7,\"GlacierJobParameters\":{{\"Tier\":\"Standard\"}}}}' \
+     (Standard takes 3-5 hours from GLACIER, up to 12 from DEEP_ARCHIVE)"
+)]
+pub struct Archived {
+    pub storage_class: String,
+    pub bucket: String,
+    pub key: String,
 }

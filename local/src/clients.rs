@@ -48,14 +48,16 @@ impl Clients {
         Self::from_sdk(&sdk, Some(endpoint.to_owned()), region)
     }
 
-    /// Clients for real AWS, from the usual environment and profile.
+    /// Clients for real AWS, resolved as the AWS CLI does: credentials, profile and region
+    /// from the environment and `~/.aws` (`AWS_ENDPOINT_URL`, when set, is honoured, with
+    /// path-style S3 addressing: how CI points a deployed-target command at the emulator).
     pub async fn from_env() -> Self {
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
         let region = sdk
             .region()
             .map(ToString::to_string)
             .unwrap_or_else(|| "us-east-1".into());
-        Self::from_sdk(&sdk, None, &region)
+        Self::from_sdk(&sdk, sdk.endpoint_url().map(str::to_owned), &region)
     }
 
     fn from_sdk(sdk: &aws_config::SdkConfig, endpoint: Option<String>, region: &str) -> Self {

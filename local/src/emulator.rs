@@ -189,6 +189,9 @@ impl Emulator {
             .env("MINISTACK_HOST", "127.0.0.1")
             .env("LOG_LEVEL", "WARNING")
             .env("S3_DATA_DIR", &data)
+            // The functions it runs (`lambda:Invoke`, as a deployed-target redrive does)
+            // call back to this emulator, not to AWS.
+            .env("AWS_ENDPOINT_URL", &endpoint)
             .env("TMPDIR", log.parent().unwrap_or(Path::new(".")))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().map_err(Error::io(log))?)

@@ -32,10 +32,12 @@ pub mod error;
 pub mod esm;
 pub mod failure;
 pub mod producer;
+pub mod redrive;
 pub mod runtime;
 pub mod stack;
 pub mod state;
 pub mod status;
+pub mod target;
 
 pub use build::Build;
 pub use error::Error;

@@ -226,16 +226,24 @@ impl LocalStack {
         }
     }
 
-    /// Redrives the failure queue.
-    pub async fn redrive(&self) -> Result<esm::Redrive, Error> {
-        esm::redrive(
-            &self.clients,
+    /// Redrives the kept batches through this stack's own function.
+    pub async fn redrive(&self) -> Result<crate::redrive::Redrive, Error> {
+        let mut f = esm::LocalFunction::new(
             &self.deployed,
             &self.bootstrap,
             self.runtime_env(),
             &self.state_dir,
-        )
-        .await
+        );
+        let cfg = self.deployed.config()?;
+        let stores = crate::redrive::Stores {
+            clients: &self.clients,
+            failed_bucket: &self.deployed.mapping.failure_bucket,
+            cfg: &cfg,
+        };
+        let retries = self.deployed.mapping.maximum_retry_attempts;
+        let r = crate::redrive::redrive(&stores, &mut f, retries).await;
+        f.stop().await;
+        r
     }
 
     /// The mapping's counters.

@@ -147,3 +147,18 @@ fn the_stack_settings_the_function_reads_share_defaults_and_bounds() {
         assert!(over.is_err(), "{name} above its bound is refused");
     }
 }
+
+#[test]
+fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
+    use local::target::actions as cli;
+    use r#gen::stack::operator::actions as policy;
+    assert_eq!(cli::FAILED_BATCHES_OBJECTS, policy::FAILED_BATCHES_OBJECTS);
+    assert_eq!(cli::LIST_BUCKET, policy::LIST_BUCKET);
+    assert_eq!(cli::ARCHIVE_OBJECTS, policy::ARCHIVE_OBJECTS);
+    assert_eq!(cli::FUNCTION, policy::FUNCTION);
+    assert_eq!(cli::TABLE, policy::TABLE);
+    assert_eq!(cli::LOGS, policy::LOGS);
+    assert_eq!(cli::OBSERVE, policy::OBSERVE);
+    // The table calls recovery makes are the function's own.
+    assert_eq!(cli::TABLE, function::aws::actions::DYNAMODB);
+}

@@ -1,4 +1,4 @@
-//! `aws:iam:*`: the function's role and its inline policy.
+//! `aws:iam:*`: the function's role and its inline policy; the operator's managed policy.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,4 +20,13 @@ pub struct RolePolicy {
     pub policy: Input<String>,
 }
 
-super::tokens!(Role => "aws:iam:Role", RolePolicy => "aws:iam:RolePolicy");
+/// `aws:iam:Policy` (a managed policy, attached by the user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub description: String,
+    pub policy: Input<String>,
+}
+
+super::tokens!(Role => "aws:iam:Role", RolePolicy => "aws:iam:RolePolicy", Policy => "aws:iam:Policy");

@@ -70,6 +70,7 @@ pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Va
         sns::TopicPolicy,
         iam::Role,
         iam::RolePolicy,
+        iam::Policy,
         lambda::Function,
         lambda::EventSourceMapping,
         cloudwatch::LogGroup,

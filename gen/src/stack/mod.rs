@@ -13,6 +13,7 @@ mod alarms;
 mod bucket;
 pub mod dashboard;
 pub mod failure;
+pub mod operator;
 mod processor;
 
 pub use processor::actions;
@@ -54,6 +55,7 @@ pub mod names {
     pub const ALARM_DELIVERY: &str = "failedBatchDeliveryAlarm";
     pub const ALARM_STORAGE: &str = "storageFailureAlarm";
     pub const DASHBOARD: &str = "dashboard";
+    pub const OPERATOR_POLICY: &str = "operatorPolicy";
 }
 use names::*;
 
@@ -67,6 +69,7 @@ pub mod outputs {
     pub const ALERT_TOPIC_ARN: &str = "AlertTopicArn";
     pub const FAILED_BATCHES_BUCKET_NAME: &str = "FailedBatchesBucketName";
     pub const DASHBOARD_NAME: &str = "DashboardName";
+    pub const OPERATOR_POLICY_ARN: &str = "OperatorPolicyArn";
 }
 
 /// The seed's resource names; each is suffixed with `-<stack>` so stacks share an account.
@@ -135,6 +138,7 @@ pub fn program() -> Result<Program, Error> {
         processor::processor()?,
         alarms::alarms()?,
         dashboard::dashboard()?,
+        operator::operator()?,
     ] {
         resources.extend(group);
     }
@@ -169,6 +173,7 @@ pub fn program() -> Result<Program, Error> {
                 out(FAILED_BUCKET, "bucket"),
             ),
             (outputs::DASHBOARD_NAME, out(DASHBOARD, "dashboardName")),
+            (outputs::OPERATOR_POLICY_ARN, out(OPERATOR_POLICY, "arn")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))

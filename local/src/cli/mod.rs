@@ -4,6 +4,7 @@
 mod bench_view;
 mod cost_view;
 mod observe;
+mod redrive;
 pub mod terminal;
 mod times;
 mod view;
@@ -20,6 +21,7 @@ use crate::clients::Clients;
 use crate::error::Error;
 use crate::stack::{LocalStack, UpOptions};
 use crate::state::StateFile;
+use crate::target::{Operated, OutputsSource};
 use crate::{producer, repo_root};
 
 /// Run the real-time processing stack on this machine (no AWS account needed).
@@ -32,6 +34,15 @@ pub struct Cli {
     /// Folder the stacks keep their state in (default: <repo>/.local/state).
     #[arg(long, global = true, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Operate the stack deployed by `pulumi up` instead of the local one: its outputs from
+    /// `pulumi stack output --json --stack <stack>` (the pulumi CLI on PATH), with your
+    /// usual AWS credentials, profile and region.
+    #[arg(long, global = true, conflicts_with = "outputs")]
+    pub aws: bool,
+    /// Operate the deployed stack whose outputs this file holds (what `pulumi stack output
+    /// --json` printed), with your usual AWS credentials, profile and region.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub outputs: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -153,8 +164,17 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Re-process the batches kept in the failed-batches bucket.
-    Redrive,
+    /// Re-process the batches kept in the failed-batches bucket: invoke the function with
+    /// each, rebuild the affected pages from the archive, delete the batch.
+    Redrive {
+        /// List the kept batches, their records and what the rebuild would read; change
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// End-to-end benchmark: bring a stack up, offer increasing rates, print a table.
     Bench {
         /// Offered rates, records per second.
@@ -189,13 +209,16 @@ pub enum Cmd {
     },
 }
 
-/// Where one stack's state lives, and its name.
+/// The stack the command acts on: its name, where its local state lives, and whether it
+/// is the deployed one.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub stack: String,
     pub dir: PathBuf,
     /// `--state`, when given.
     state_root: Option<PathBuf>,
+    /// `--aws` or `--outputs`: the deployed stack.
+    pub deployed: Option<OutputsSource>,
 }
 
 impl Target {
@@ -204,10 +227,36 @@ impl Target {
             Some(root) => root.join(&cli.stack),
             None => crate::state::state_dir(&repo_root(), &cli.stack),
         };
+        let deployed = match (&cli.outputs, cli.aws) {
+            (Some(file), _) => Some(OutputsSource::File(file.clone())),
+            (None, true) => Some(OutputsSource::Pulumi {
+                stack: cli.stack.clone(),
+            }),
+            (None, false) => None,
+        };
         Self {
             stack: cli.stack.clone(),
             dir,
             state_root: cli.state.clone(),
+            deployed,
+        }
+    }
+
+    /// The stack to operate: the deployed one, or the running local one.
+    pub async fn operated(&self) -> Result<Operated, Error> {
+        match &self.deployed {
+            Some(source) => Operated::deployed(source).await,
+            None => Operated::local(&self.dir, &self.stack).await,
+        }
+    }
+
+    /// Refuses a command that only the local stack has.
+    fn local_only(&self, what: &str) -> Result<(), Error> {
+        match self.deployed {
+            Some(_) => Err(Error::Usage(format!(
+                "`{what}` runs the local stack; it does not take --aws or --outputs"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -317,6 +366,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             release,
             skip_build,
         } => {
+            target.local_only("up")?;
             let opts = UpOptions {
                 root: repo_root(),
                 stack: target.stack.clone(),
@@ -342,6 +392,17 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let (clients, stream) = match aws_stream {
                 Some(s) => (Clients::from_env().await, s),
+                None if target.deployed.is_some() => {
+                    let outputs = target
+                        .deployed
+                        .as_ref()
+                        .map(OutputsSource::load)
+                        .transpose()?;
+                    let stream = outputs
+                        .and_then(|o| o.get(r#gen::stack::outputs::DATA_STREAM_NAME).cloned())
+                        .unwrap_or_default();
+                    (Clients::from_env().await, stream)
+                }
                 None => {
                     let (c, s) = target.connect().await?;
                     (
@@ -403,6 +464,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             skip_build,
             json,
         } => {
+            target.local_only("bench")?;
             if let Some(bad) = rates.iter().find(|r| !(1..=100_000).contains(*r)) {
                 return Err(Error::Usage(format!(
                     "--rates: {bad} is not between 1 and 100000 records/s"
@@ -433,38 +495,14 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             skip_build,
             json,
         } => {
+            target.local_only("bench-process")?;
             let local = target.bench_stack("bench-process", skip_build).await?;
             let rows = crate::bench_process::run(&local, batches, runs as usize).await;
             local.down().await;
             print_rows(&rows?, json, bench_view::table);
             Ok(())
         }
-        Cmd::Redrive => {
-            let (c, s) = target.connect().await?;
-            let env = crate::stack::endpoint_env(&s.endpoint, &s.deployed.region);
-            let r = crate::esm::redrive(
-                &c,
-                &s.deployed,
-                &target.dir.join("function/bootstrap"),
-                env,
-                &target.dir,
-            )
-            .await?;
-            println!(
-                "redrove {} batches ({} records); {} still failing",
-                r.batches, r.records, r.still_failing
-            );
-            for (key, reason) in &r.unreadable {
-                println!("left in the bucket, not a readable invocation record: {key}: {reason}");
-            }
-            if r.still_failing > 0 || !r.unreadable.is_empty() {
-                return Err(Error::Runtime(format!(
-                    "{} kept batches are still waiting (run `redrive` again once the cause is fixed)",
-                    r.still_failing + r.unreadable.len() as u64
-                )));
-            }
-            Ok(())
-        }
+        Cmd::Redrive { dry_run, json } => redrive::run(&target, dry_run, json).await,
     }
 }
 

@@ -140,7 +140,7 @@ async fn report(target: &Target, tally: &mut status::LogTally) -> Result<Report,
     status::report(&c, &s.deployed, saved_counters(&target.dir), totals).await
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Runtime(e.to_string()))?;
     println!("{text}");
     Ok(())
@@ -195,12 +195,12 @@ pub async fn query(
     to: Option<&str>,
     as_json: bool,
 ) -> Result<(), Error> {
-    let (c, s) = target.connect().await?;
-    let window = s.deployed.window_secs()?;
+    let op = target.operated().await?;
+    let window = op.config()?.window_secs;
     let (from, to) = times::window_range(from, to, i64::from(window)).map_err(Error::Usage)?;
     let items = status::query(
-        &c,
-        s.deployed.output(r#gen::stack::outputs::METRICS_TABLE_NAME),
+        &op.clients,
+        op.output(r#gen::stack::outputs::METRICS_TABLE_NAME),
         entity,
         &from,
         &to,
@@ -238,12 +238,10 @@ struct RejectedView {
 
 /// `rejected`.
 pub async fn rejected(target: &Target, limit: usize, as_json: bool) -> Result<(), Error> {
-    let (c, s) = target.connect().await?;
-    let bucket = s
-        .deployed
-        .output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME);
+    let op = target.operated().await?;
+    let bucket = op.output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME);
     let reader = crate::archive::S3Reader {
-        client: c.s3.clone(),
+        client: op.clients.s3.clone(),
         bucket: bucket.to_owned(),
     };
     use function::recover::ArchiveReader;

@@ -1,6 +1,7 @@
-//! The function's role and its inline policy (created, not enforced by the emulator).
+//! The function's role and its inline policy, the operator's managed policy (created, not
+//! enforced by the emulator).
 
-use r#gen::aws::iam::{Role, RolePolicy};
+use r#gen::aws::iam::{Policy, Role, RolePolicy};
 
 use super::{Outputs, lit, outputs};
 use crate::clients::Clients;
@@ -35,4 +36,27 @@ pub(super) async fn role_policy(c: &Clients, name: &str, p: RolePolicy) -> Resul
         .await
         .map_err(Error::aws("iam:PutRolePolicy"))?;
     Ok(outputs(&[("id", format!("{}:{name}", p.role))]))
+}
+
+/// `aws:iam:Policy`.
+pub(super) async fn policy(c: &Clients, name: &str, p: Policy) -> Result<Outputs, Error> {
+    let out = c
+        .iam
+        .create_policy()
+        .policy_name(&p.name)
+        .description(&p.description)
+        .policy_document(lit(name, &p.policy)?)
+        .send()
+        .await
+        .map_err(Error::aws("iam:CreatePolicy"))?;
+    let arn = out
+        .policy()
+        .and_then(|p| p.arn())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(outputs(&[
+        ("id", arn.clone()),
+        ("name", p.name),
+        ("arn", arn),
+    ]))
 }

@@ -81,12 +81,16 @@ impl Deployed {
         self.outputs.get(name).map_or("", String::as_str)
     }
 
-    /// The aggregation window in seconds, read from the function's environment by the
-    /// function's own configuration reader.
-    pub fn window_secs(&self) -> Result<u32, Error> {
+    /// The function's settings, read from its environment by the function's own
+    /// configuration reader.
+    pub fn config(&self) -> Result<function::Config, Error> {
         function::Config::from_vars(|k| self.function.env.get(k).cloned())
-            .map(|c| c.window_secs)
             .map_err(|e| Error::Runtime(format!("the deployed function's settings: {e}")))
+    }
+
+    /// The aggregation window in seconds.
+    pub fn window_secs(&self) -> Result<u32, Error> {
+        self.config().map(|c| c.window_secs)
     }
 }
 
@@ -455,6 +459,7 @@ async fn create(c: &Clients, name: &str, ty: &str, v: Value) -> Result<Outputs, 
         }
         <giam::Role as Properties>::TYPE => iam::role(c, name, typed(name, v)?).await,
         <giam::RolePolicy as Properties>::TYPE => iam::role_policy(c, name, typed(name, v)?).await,
+        <giam::Policy as Properties>::TYPE => iam::policy(c, name, typed(name, v)?).await,
         other => Err(Error::Deploy {
             resource: name.to_owned(),
             reason: format!("type {other} is not supported by the local stack"),

@@ -173,41 +173,20 @@ impl Lane {
         if !self.spec.report_batch_item_failures {
             return Ok(None);
         }
-        #[derive(serde::Deserialize, Default)]
-        #[serde(rename_all = "camelCase")]
-        struct Resp {
-            #[serde(default)]
-            batch_item_failures: Vec<Item>,
+        let seqs: Vec<&str> = recs.iter().map(|r| r.seq.as_str()).collect();
+        match response::read(&body, &seqs) {
+            BatchResponse::Done => Ok(None),
+            BatchResponse::FailedFrom(i) => {
+                self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(i))
+            }
+            BatchResponse::Unparsable => {
+                self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+                let text = String::from_utf8_lossy(&body);
+                tracing::warn!(response = %text, "unparsable batch response: the whole batch failed");
+                Ok(Some(0))
+            }
         }
-        #[derive(serde::Deserialize, Default)]
-        #[serde(rename_all = "camelCase")]
-        struct Item {
-            #[serde(default)]
-            item_identifier: Option<String>,
-        }
-        // Lambda: an empty or null response is a success; an unparsable one, or an empty,
-        // null or unknown identifier, fails the whole batch.
-        let text = String::from_utf8_lossy(&body);
-        if text.trim().is_empty() || text.trim() == "null" {
-            return Ok(None);
-        }
-        let Ok(resp) = serde_json::from_slice::<Resp>(&body) else {
-            self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(response = %text, "unparsable batch response: the whole batch failed");
-            return Ok(Some(0));
-        };
-        let mut lowest: Option<usize> = None;
-        if !resp.batch_item_failures.is_empty() {
-            self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
-        }
-        for f in resp.batch_item_failures {
-            let idx = f
-                .item_identifier
-                .and_then(|id| recs.iter().position(|r| r.seq == id))
-                .unwrap_or(0);
-            lowest = Some(lowest.map_or(idx, |l| l.min(idx)));
-        }
-        Ok(lowest)
     }
 
     /// One of Lambda's per-function metrics, to CloudWatch (in the background).

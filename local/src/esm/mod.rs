@@ -41,7 +41,8 @@ mod drive; // the sans-IO retry state machine
 mod lane; // batching, invocation, give-up
 mod metrics; // CloudWatch metrics
 mod reader; // one shard reader
-mod redrive; // kept batches → function → recovery
+mod redrive; // the local function redrive invokes
+pub mod response; // a batch response, by Lambda's rules
 mod shards; // which shards may be read (children after parents)
 
 pub use checkpoint::Checkpoints;
@@ -51,7 +52,8 @@ pub use lane::MAX_PAYLOAD_BYTES;
 use lane::{Lane, run_lane};
 use metrics::publish_metrics;
 use reader::{Ending, read_shard};
-pub use redrive::{Redrive, redrive};
+pub use redrive::LocalFunction;
+use response::BatchResponse;
 use shards::ShardInfo;
 
 /// One record read from a shard.

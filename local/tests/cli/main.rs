@@ -3,6 +3,7 @@
 //! `watch` without a terminal, and (`terminal`) the binary under a pseudo-terminal. Each
 //! test keeps its state in its own folder (`--state`).
 
+mod deployed;
 mod terminal;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,81 @@
+//! The operator's managed policy: the least privilege the operations CLI needs against a
+//! deployed stack (redrive, status, query, rejected, logs), attached by the user to
+//! whoever is on call. Exported as `OperatorPolicyArn`.
+
+use super::names::*;
+use super::*;
+use crate::Error;
+use crate::aws::iam;
+use crate::expr::{out, stack, to_json};
+use crate::iam::{PolicyDocument, Statement};
+
+/// The calls the operations CLI makes, by what they touch (a contract test holds these to
+/// the CLI's own list).
+pub mod actions {
+    /// Kept batches: listed, read, deleted once redriven.
+    pub const FAILED_BATCHES_OBJECTS: [&str; 2] = ["s3:GetObject", "s3:DeleteObject"];
+    /// Listing a bucket (kept batches; archive hours and `rejected/`).
+    pub const LIST_BUCKET: [&str; 1] = ["s3:ListBucket"];
+    /// Archive objects read by recovery and `rejected`.
+    pub const ARCHIVE_OBJECTS: [&str; 1] = ["s3:GetObject"];
+    /// The function: its settings (window, rules) and redrive's invocation.
+    pub const FUNCTION: [&str; 2] = ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"];
+    /// Pages read by `query` and rebuilt by recovery (conditional writes).
+    pub const TABLE: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
+    /// `logs`: the function's log group.
+    pub const LOGS: [&str; 1] = ["logs:FilterLogEvents"];
+    /// `status`: the mapping, metrics and alarms. These calls take no resource ARN.
+    pub const OBSERVE: [&str; 3] = [
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
+        "lambda:ListEventSourceMappings",
+    ];
+}
+
+pub(super) fn operator() -> Result<Group, Error> {
+    let archive = out(BUCKET, "arn");
+    let failed = out(FAILED_BUCKET, "arn");
+    let policy = PolicyDocument::new(vec![
+        Statement::allow(
+            "RedriveKeptBatches",
+            &actions::FAILED_BATCHES_OBJECTS,
+            vec![format!("{failed}/*")],
+        ),
+        Statement::allow(
+            "ListBuckets",
+            &actions::LIST_BUCKET,
+            vec![failed.clone(), archive.clone()],
+        ),
+        Statement::allow(
+            "ReadArchive",
+            &actions::ARCHIVE_OBJECTS,
+            vec![format!("{archive}/*")],
+        ),
+        Statement::allow(
+            "InvokeProcessor",
+            &actions::FUNCTION,
+            vec![out(FUNCTION, "arn")],
+        ),
+        Statement::allow(
+            "ReadAndRebuildMetrics",
+            &actions::TABLE,
+            vec![out(TABLE, "arn")],
+        ),
+        Statement::allow(
+            "ReadProcessorLogs",
+            &actions::LOGS,
+            vec![format!("{}:*", out(LOG_GROUP, "arn"))],
+        ),
+        Statement::allow("Observe", &actions::OBSERVE, vec!["*".to_owned()]),
+    ]);
+    Ok(vec![named(
+        OPERATOR_POLICY,
+        Resource::of(&iam::Policy {
+            name: physical_name("realtime-processing-operator", &stack()),
+            description: "Operate the real-time processing stack: redrive kept batches, \
+                          status, query, rejected records, logs"
+                .into(),
+            policy: to_json(&policy)?,
+        })?,
+    )])
+}

@@ -1,0 +1,280 @@
+//! Redrive, for the local and the deployed stack alike: every batch kept in the failed-batches
+//! bucket is invoked again (through an [`Invoker`]: the local execution environment, or the
+//! deployed function through `lambda:Invoke`), then the pages holding its records' domains
+//! are rebuilt from the archive (`function::recover`), then the kept object is deleted. It
+//! reads nothing from the stream, so it works after the stream's retention has passed.
+//!
+//! Killed at any point and run again, it is exact: invoking again is idempotent (marks),
+//! recovery rebuilds pages from the archive, and the object is deleted only after both.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use serde::Serialize;
+
+use crate::clients::Clients;
+use crate::error::Error;
+use crate::esm::response::{self, BatchResponse};
+use crate::failure::{self, FailureRecord};
+
+/// How redrive reaches the function.
+pub trait Invoker {
+    /// Invokes the function once with `event` (a Kinesis event of records of `shard`).
+    /// `Ok`: its response; `Err`: why the invocation failed (a function error, a timeout,
+    /// a throttle, a refused call).
+    fn invoke(
+        &mut self,
+        shard: &str,
+        event: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, String>> + Send;
+}
+
+/// What a redrive did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Redrive {
+    /// Kept batches whose records were all counted (and whose objects were deleted).
+    pub batches: u64,
+    pub records: u64,
+    /// Kept batches left in the bucket, each with why (it failed again, or recovery could
+    /// not read the archive: an object in GLACIER names the restore command).
+    pub still_failing: Vec<(String, String)>,
+    /// Kept objects that are not a readable invocation record (left in the bucket, each
+    /// with the reason; the others are redriven all the same).
+    pub unreadable: Vec<(String, String)>,
+    /// Metrics pages rebuilt from the archive, and records they count that they did not.
+    pub pages_rebuilt: u64,
+    pub recounted: u64,
+}
+
+impl Redrive {
+    /// Kept batches still waiting after this redrive.
+    pub fn waiting(&self) -> usize {
+        self.still_failing.len() + self.unreadable.len()
+    }
+}
+
+/// A kept batch, read: its invocation record and the payload's records as Lambda wrote them.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub key: String,
+    pub record: FailureRecord,
+    /// The payload's `Records`, verbatim (a retry sends the rest of them unchanged).
+    pub records: Vec<serde_json::Value>,
+    pub seqs: Vec<String>,
+}
+
+impl Kept {
+    /// Reads a kept object's invocation record; an error says what is wrong with it.
+    pub fn of(key: &str, record: FailureRecord) -> Result<Self, Error> {
+        // The strict reading first: every record has what redrive needs.
+        let strict = record.records()?;
+        let mut event: serde_json::Value = serde_json::from_str(&record.payload)
+            .map_err(|e| Error::Item(format!("kept batch payload: {e}")))?;
+        let records = match event.get_mut("Records").map(serde_json::Value::take) {
+            Some(serde_json::Value::Array(r)) => r,
+            _ => return Err(Error::Item("kept batch payload: no Records array".into())),
+        };
+        Ok(Self {
+            key: key.to_owned(),
+            seqs: strict.into_iter().map(|r| r.sequence_number).collect(),
+            record,
+            records,
+        })
+    }
+
+    pub fn shard(&self) -> &str {
+        &self.record.batch.shard_id
+    }
+
+    /// The Kinesis event of records `from..`.
+    fn event(&self, from: usize) -> Vec<u8> {
+        serde_json::json!({ "Records": &self.records[from..] })
+            .to_string()
+            .into_bytes()
+    }
+
+    /// The whole batch as the function's event type (what recovery reads).
+    fn kinesis_event(&self) -> Result<KinesisEvent, Error> {
+        serde_json::from_slice(&self.event(0))
+            .map_err(|e| Error::Item(format!("kept batch payload: not a Kinesis event: {e}")))
+    }
+}
+
+/// Where redrive reads and writes: the failed-batches bucket, the archive and the table
+/// (named by the function's own settings).
+#[derive(Debug)]
+pub struct Stores<'a> {
+    pub clients: &'a Clients,
+    pub failed_bucket: &'a str,
+    pub cfg: &'a function::Config,
+}
+
+impl Stores<'_> {
+    /// Every kept batch, oldest first; an object that cannot be read is returned as the
+    /// reason, with its key.
+    pub async fn kept(&self) -> Result<Vec<Result<Kept, (String, String)>>, Error> {
+        let mut out = Vec::new();
+        for key in failure::list(self.clients, self.failed_bucket).await? {
+            let read = failure::get(self.clients, self.failed_bucket, &key)
+                .await
+                .and_then(|r| Kept::of(&key, r));
+            out.push(read.map_err(|e| (key, crate::cli::terminal::error_text(&e))));
+        }
+        Ok(out)
+    }
+
+    fn archive(&self) -> crate::archive::S3Reader {
+        crate::archive::S3Reader {
+            client: self.clients.s3.clone(),
+            bucket: self.cfg.bucket.clone(),
+        }
+    }
+
+    fn metrics(&self) -> function::aws::DynamoMetrics {
+        function::aws::DynamoMetrics {
+            client: self.clients.dynamodb.clone(),
+            table: self.cfg.table.clone(),
+        }
+    }
+}
+
+/// Redrives every kept batch, oldest first: invokes the function with its records (which
+/// archives them and counts those past their marks; a partial response retries the rest,
+/// a failed invocation is retried up to `retries` times), rebuilds from the archive every
+/// page holding their (shard, partition key) domains (exact even when newer records of the
+/// same keys were counted meanwhile), and deletes the object after that.
+pub async fn redrive<I: Invoker>(
+    stores: &Stores<'_>,
+    function: &mut I,
+    retries: u32,
+) -> Result<Redrive, Error> {
+    let mut report = Redrive::default();
+    for kept in stores.kept().await? {
+        let kept = match kept {
+            Ok(k) => k,
+            Err((key, reason)) => {
+                tracing::error!(key, error = %reason, "a kept batch cannot be read; it stays in the bucket");
+                report.unreadable.push((key, reason));
+                continue;
+            }
+        };
+        match redrive_one(stores, function, retries, &kept).await {
+            Ok(r) => {
+                failure::delete(stores.clients, stores.failed_bucket, &kept.key).await?;
+                report.batches += 1;
+                report.records += kept.records.len() as u64;
+                report.pages_rebuilt += r.pages;
+                report.recounted += r.recounted;
+            }
+            Err(reason) => {
+                tracing::warn!(key = kept.key, %reason, "a kept batch stays in the bucket");
+                report.still_failing.push((kept.key.clone(), reason));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// One kept batch: invoked to the end, then recovered. `Err`: why it stays.
+async fn redrive_one<I: Invoker>(
+    stores: &Stores<'_>,
+    function: &mut I,
+    retries: u32,
+    kept: &Kept,
+) -> Result<function::recover::Recovery, String> {
+    let seqs: Vec<&str> = kept.seqs.iter().map(String::as_str).collect();
+    let mut from = 0;
+    let mut failures = 0;
+    while from < kept.records.len() {
+        let failed = match function.invoke(kept.shard(), &kept.event(from)).await {
+            Ok(body) => match response::read(&body, &seqs[from..]) {
+                BatchResponse::Done => {
+                    from = kept.records.len();
+                    continue;
+                }
+                BatchResponse::FailedFrom(i) if i > 0 => {
+                    from += i;
+                    continue;
+                }
+                BatchResponse::FailedFrom(_) => format!("record {} failed again", seqs[from]),
+                BatchResponse::Unparsable => {
+                    format!("not a batch response: {}", String::from_utf8_lossy(&body))
+                }
+            },
+            Err(reason) => reason,
+        };
+        failures += 1;
+        if failures > retries {
+            return Err(format!("the function failed {failures} times: {failed}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200 << failures.min(4))).await;
+    }
+    let event = kept.kinesis_event().map_err(|e| e.to_string())?;
+    let r =
+        function::recover::recover_event(&stores.archive(), &stores.metrics(), stores.cfg, &event)
+            .await
+            .map_err(|e| {
+                format!(
+                    "recovery from the archive: {}",
+                    crate::cli::terminal::error_text(&e)
+                )
+            })?;
+    if r.not_counted > 0 {
+        return Err(format!(
+            "{} records are still not counted after recovery",
+            r.not_counted
+        ));
+    }
+    Ok(r)
+}
+
+/// One kept batch as `redrive --dry-run` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptView {
+    pub key: String,
+    pub condition: failure::Condition,
+    pub invocations: u32,
+    pub shard: String,
+    pub records: usize,
+    pub first_sequence: String,
+    pub last_sequence: String,
+    pub first_arrival: String,
+    pub last_arrival: String,
+    /// What recovery would read and rewrite.
+    pub rebuild: function::recover::Preview,
+}
+
+/// What a redrive would do, read-only: the kept batches, their records, and the pages and
+/// archive hours their recovery would read.
+pub async fn dry_run(stores: &Stores<'_>) -> Result<(Vec<KeptView>, Vec<(String, String)>), Error> {
+    let mut views = Vec::new();
+    let mut unreadable = Vec::new();
+    for kept in stores.kept().await? {
+        let kept = match kept {
+            Ok(k) => k,
+            Err(bad) => {
+                unreadable.push(bad);
+                continue;
+            }
+        };
+        let event = kept.kinesis_event()?;
+        let rebuild = function::recover::preview(&stores.metrics(), stores.cfg, &event)
+            .await
+            .map_err(|e| Error::Runtime(format!("reading the table: {e}")))?;
+        let b = &kept.record.batch;
+        views.push(KeptView {
+            key: kept.key.clone(),
+            condition: kept.record.request_context.condition,
+            invocations: kept.record.request_context.approximate_invoke_count,
+            shard: b.shard_id.clone(),
+            records: kept.records.len(),
+            first_sequence: b.start_sequence_number.clone(),
+            last_sequence: b.end_sequence_number.clone(),
+            first_arrival: b.approximate_arrival_of_first_record.clone(),
+            last_arrival: b.approximate_arrival_of_last_record.clone(),
+            rebuild,
+        });
+    }
+    Ok((views, unreadable))
+}
