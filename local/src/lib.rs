@@ -37,6 +37,7 @@ pub mod runtime;
 pub mod stack;
 pub mod state;
 pub mod status;
+pub mod status_deployed;
 pub mod target;
 
 pub use build::Build;

@@ -198,3 +198,40 @@ impl Invoker for LambdaFunction {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> serde_json::Value {
+        serde_json::json!({
+            "ArchiveBucketName": "a",
+            "MetricsTableName": "t",
+            "ProcessorFunctionName": "f",
+            "FailedBatchesBucketName": "b",
+            "AlertTopicArn": "arn:aws:sns:us-east-1:1:x",
+            "DataStreamName": "s",
+            "ShardCount": 2,
+            "Secret": "[secret]",
+        })
+    }
+
+    #[test]
+    fn outputs_are_read_as_pulumi_prints_them() {
+        let names = parse_outputs(&full().to_string(), "f").expect("outputs");
+        assert_eq!(names[outputs::PROCESSOR_FUNCTION_NAME], "f");
+        // A non-string output is not one the CLI reads; it is not an error either.
+        assert!(!names.contains_key("ShardCount"));
+    }
+
+    #[test]
+    fn a_missing_output_or_another_document_is_named() {
+        let mut v = full();
+        v.as_object_mut().expect("object").remove("MetricsTableName");
+        let e = parse_outputs(&v.to_string(), "out.json").expect_err("missing");
+        assert!(e.to_string().contains("MetricsTableName"), "{e}");
+        assert!(e.to_string().contains("out.json"), "{e}");
+        let e = parse_outputs("Current stack outputs (8):", "out.json").expect_err("text");
+        assert!(e.to_string().contains("pulumi stack output --json"), "{e}");
+    }
+}

@@ -150,8 +150,8 @@ fn the_stack_settings_the_function_reads_share_defaults_and_bounds() {
 
 #[test]
 fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
-    use local::target::actions as cli;
     use r#gen::stack::operator::actions as policy;
+    use local::target::actions as cli;
     assert_eq!(cli::FAILED_BATCHES_OBJECTS, policy::FAILED_BATCHES_OBJECTS);
     assert_eq!(cli::LIST_BUCKET, policy::LIST_BUCKET);
     assert_eq!(cli::ARCHIVE_OBJECTS, policy::ARCHIVE_OBJECTS);

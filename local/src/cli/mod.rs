@@ -1,5 +1,6 @@
-//! The `local` command line: `up`, `send`, `status`, `watch`, `query`, `rejected`, `logs`,
-//! `redrive`, `bench`. Every argument is checked here, at the edge.
+//! The `realtime` command line (`cargo run -p local`): `up`, `send`, `status`, `watch`,
+//! `query`, `rejected`, `logs`, `redrive`, `bench`, for the local stack or (`--aws`,
+//! `--outputs`) a deployed one. Every argument is checked here, at the edge.
 
 mod bench_view;
 mod cost_view;
@@ -24,9 +25,10 @@ use crate::state::StateFile;
 use crate::target::{Operated, OutputsSource};
 use crate::{producer, repo_root};
 
-/// Run the real-time processing stack on this machine (no AWS account needed).
+/// Run the real-time processing stack on this machine (no AWS account needed), or operate
+/// the stack `pulumi up` deployed (--aws, --outputs).
 #[derive(Debug, Parser)]
-#[command(name = "local", version)]
+#[command(name = "realtime", version)]
 pub struct Cli {
     /// Which stack's settings to use (Pulumi.<stack>.yaml).
     #[arg(long, global = true, default_value = "dev")]
@@ -91,12 +93,16 @@ pub enum Cmd {
         #[arg(long, value_name = "STREAM")]
         aws_stream: Option<String>,
     },
-    /// One look at the running stack: traffic, data quality, failed batches, alarms,
-    /// latest aggregates.
+    /// One look at the stack: traffic, data quality, failed batches, alarms, latest
+    /// aggregates (a deployed stack: its mapping, the last minutes of metrics, alarms,
+    /// kept batches).
     Status {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Minutes of CloudWatch metrics to show (a deployed stack).
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
     },
     /// Status, kept up to date: redrawn on a terminal, a new report on change otherwise.
     Watch {
@@ -129,8 +135,8 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// The function's logs (this run's; --previous for the run before), one readable line
-    /// per entry.
+    /// The function's logs (this run's; --previous for the run before; a deployed stack's
+    /// from CloudWatch Logs, --since), one readable line per entry.
     Logs {
         /// How many of the latest lines.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -138,6 +144,10 @@ pub enum Cmd {
         /// The previous run's logs (kept when `up` starts again).
         #[arg(long)]
         previous: bool,
+        /// A deployed stack's lines from CloudWatch Logs of the last this long: 90s, 15m,
+        /// 2h, 1d (default 15m).
+        #[arg(long, value_name = "AGO")]
+        since: Option<String>,
     },
     /// What the stack costs at AWS list prices (us-east-1), per million records and per
     /// month at a rate: the stack's settings next to cheaper alternatives. Request counts
@@ -417,7 +427,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let records = producer::samples(count as usize, now as u64, now, 60);
             send(&clients, &stream, &records, rate).await
         }
-        Cmd::Status { json } => view::status(&target, json).await,
+        Cmd::Status { json, minutes } => view::status(&target, json, minutes).await,
         Cmd::Watch { interval } => view::watch(&target, Duration::from_secs(interval)).await,
         Cmd::Query {
             entity,
@@ -433,7 +443,25 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             view::query(&target, &entity, from.as_deref(), to.as_deref(), json).await
         }
         Cmd::Rejected { limit, json } => view::rejected(&target, limit as usize, json).await,
-        Cmd::Logs { lines, previous } => view::logs(&target, lines as usize, previous),
+        Cmd::Logs {
+            lines,
+            previous,
+            since,
+        } => {
+            if target.deployed.is_none() {
+                if since.is_some() {
+                    return Err(Error::Usage(
+                        "--since reads a deployed stack's CloudWatch Logs (with --aws or \
+                         --outputs); the local stack's logs are this run's (or --previous)"
+                            .into(),
+                    ));
+                }
+                return view::logs(&target, lines as usize, previous);
+            }
+            let minutes =
+                times::minutes_ago(since.as_deref().unwrap_or("15m")).map_err(Error::Usage)?;
+            view::deployed_logs(&target, lines as usize, minutes).await
+        }
         Cmd::Cost {
             rate,
             entities,

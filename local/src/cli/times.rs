@@ -2,6 +2,27 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
+/// `--since`: a span back from now (`90s`, `15m`, `2h`, `1d`), in whole minutes (rounded
+/// up), at most 30 days.
+pub fn minutes_ago(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("--since {text:?}: a number and a unit, e.g. 90s, 15m, 2h, 1d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" | "" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("--since {text:?}: the unit is s, m, h or d")),
+    };
+    if secs == 0 || secs > 30 * 86_400 {
+        return Err(format!("--since {text:?}: between 1s and 30d"));
+    }
+    Ok(secs.div_ceil(60) as u32)
+}
+
 /// The window-start format of the metrics table's sort key.
 const WINDOW_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
@@ -114,5 +135,21 @@ mod tests {
             window_range(None, None, 60),
             Ok(("0000-01-01T00:00:00Z".into(), "9999-12-31T23:59:59Z".into()))
         );
+    }
+
+    #[test]
+    fn since_takes_a_span_back_from_now() {
+        for (text, minutes) in [
+            ("90s", 2),
+            ("15m", 15),
+            ("15", 15),
+            ("2h", 120),
+            ("1d", 1440),
+        ] {
+            assert_eq!(minutes_ago(text), Ok(minutes), "{text}");
+        }
+        for bad in ["", "m", "0m", "31d", "5w", "-5m", "1.5h"] {
+            assert!(minutes_ago(bad).is_err(), "{bad}");
+        }
     }
 }

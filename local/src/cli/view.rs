@@ -11,6 +11,7 @@ use crate::producer;
 use crate::stack::{LocalStack, UpOptions};
 use crate::state::write_atomic;
 use crate::status::{self, AggregateView, Counters, Report};
+use crate::status_deployed;
 
 use super::observe::Observed;
 use super::{Target, times};
@@ -147,7 +148,15 @@ pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
 }
 
 /// `status`.
-pub async fn status(target: &Target, as_json: bool) -> Result<(), Error> {
+pub async fn status(target: &Target, as_json: bool, minutes: u32) -> Result<(), Error> {
+    if target.deployed.is_some() {
+        let r = status_deployed::report(&target.operated().await?, minutes).await?;
+        if as_json {
+            return json(&r);
+        }
+        print!("{}", status_deployed::render(&r));
+        return Ok(());
+    }
     let r = report(target, &mut status::LogTally::default()).await?;
     if as_json {
         json(&r)
@@ -166,6 +175,9 @@ fn shown(observed: &Observed<Report>) -> String {
 
 /// `watch`: keeps watching through failed reads (shown above the last report).
 pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
+    if target.deployed.is_some() {
+        return watch_deployed(target, every).await;
+    }
     // A stack that is not running is an error at once; failures after that are shown.
     target.connect().await?;
     let mut screen = Screen::new();
@@ -182,6 +194,26 @@ pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
                     target.stack, r.mapping.records_done, r.function.rejected
                 );
             }
+            return Ok(());
+        }
+    }
+}
+
+/// `watch` of a deployed stack: its status over the last 15 minutes, kept up to date.
+async fn watch_deployed(target: &Target, every: Duration) -> Result<(), Error> {
+    let op = target.operated().await?;
+    let mut screen = Screen::new();
+    let mut stop = Stop::new()?;
+    let mut observed = Observed::default();
+    loop {
+        observed.update(chrono::Utc::now(), status_deployed::report(&op, 15).await);
+        let banner = observed.banner(chrono::Utc::now()).unwrap_or_default();
+        let body = observed
+            .last()
+            .map(status_deployed::render)
+            .unwrap_or_default();
+        screen.show(format!("{banner}{body}"), "\n(Ctrl-C stops watching)\n");
+        if !stop.tick(every).await {
             return Ok(());
         }
     }
@@ -345,6 +377,15 @@ pub fn logs(target: &Target, lines: usize, previous: bool) -> Result<(), Error> 
     all.sort();
     for line in &all[all.len().saturating_sub(lines)..] {
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// `logs --since` of a deployed stack: its CloudWatch Logs lines, one readable line each.
+pub async fn deployed_logs(target: &Target, lines: usize, minutes: u32) -> Result<(), Error> {
+    let op = target.operated().await?;
+    for line in status_deployed::logs(&op, minutes, lines).await? {
+        println!("{}", readable(&line));
     }
     Ok(())
 }

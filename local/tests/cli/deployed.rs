@@ -177,6 +177,23 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     }
     assert_eq!(kept(&s).await.len(), batches);
 
+    // status: kept batches waiting, the stack's alarms, the metrics (the mapping published
+    // Lambda's; the emulator has no mapping of its own, which status says).
+    let st = json(&run(&s, &outputs, &["status", "--json", "--minutes", "30"]));
+    assert_eq!(st["failed_batches_waiting"], batches, "{st}");
+    assert!(st["alarms"].as_object().expect("alarms").len() >= 6, "{st}");
+    assert_eq!(st["mappings"], serde_json::json!([]), "{st}");
+    let metric = |name: &str| {
+        st["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|m| m["name"] == name)
+            .and_then(|m| m["value"].as_f64())
+    };
+    assert!(metric("Invocations").unwrap_or(0.0) > 0.0, "{st}");
+    assert!(metric("Errors").is_some(), "{st}");
+
     // An archive object the rebuild needs is in GLACIER: redrive invokes, then stops before
     // recovery, keeps every batch, and names the restore command.
     let archive = s
@@ -235,7 +252,10 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     let _ = child.kill();
     let _ = child.wait();
     let left = kept(&s).await.len();
-    assert!(0 < left && left < batches, "killed between batches: {left} of {batches} left");
+    assert!(
+        0 < left && left < batches,
+        "killed between batches: {left} of {batches} left"
+    );
     let o = run(&s, &outputs, &["redrive", "--json"]);
     let report = json(&o);
     assert!(kept(&s).await.is_empty(), "{report}");
@@ -249,5 +269,10 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     let again = json(&run(&s, &outputs, &["redrive", "--json"]));
     assert_eq!(again["batches"], 0, "{again}");
     assert_eq!(table(&s, &outputs, &entities), want);
+    // logs: the deployed function's lines from CloudWatch Logs (its redrive invocations).
+    let o = run(&s, &outputs, &["logs", "--since", "10m", "--lines", "500"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", super::stderr(&o));
+    assert!(text.contains("REPORT RequestId"), "{text}");
     s.down().await;
 }

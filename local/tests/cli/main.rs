@@ -19,7 +19,7 @@ fn state(test: &str) -> PathBuf {
 }
 
 fn local(state: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_local"));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_realtime"));
     c.arg("--state").arg(state).args(args).stdin(Stdio::null());
     c
 }

@@ -20,7 +20,7 @@ struct Shown {
 fn in_terminal(state: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Shown {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let mut line = vec![
-        quote(env!("CARGO_BIN_EXE_local")),
+        quote(env!("CARGO_BIN_EXE_realtime")),
         "--state".into(),
         quote(&state.to_string_lossy()),
     ];
@@ -83,7 +83,7 @@ fn version_and_a_stopped_stack_in_a_terminal() {
     let dir = state("tty-stopped");
     let v = in_terminal(&dir, &["--version"], &[], Duration::from_secs(30));
     assert!(v.ok, "{}", v.text);
-    assert!(v.text.starts_with("local "), "{:?}", v.text);
+    assert!(v.text.starts_with("realtime "), "{:?}", v.text);
 
     let s = in_terminal(&dir, &["status"], &[], Duration::from_secs(30));
     assert!(!s.ok, "status of a stack that never ran fails: {}", s.text);
