@@ -256,6 +256,35 @@ pub async fn recover<A: ArchiveReader, M: MetricsStore>(
     })
 }
 
+/// An event's records by shard, parsed.
+type Parsed<'a> = Vec<(&'a str, Vec<batch::Rec<'a>>)>;
+/// Each shard's records, decoded.
+type Decoded<'a> = Vec<Vec<Result<crate::decode::Decoded<'a>, crate::decode::Rejection>>>;
+
+fn parsed(event: &KinesisEvent) -> Result<Parsed<'_>, Error> {
+    batch::by_shard(event)
+        .into_iter()
+        .map(|(shard, records)| Ok((shard, batch::parse(&records)?)))
+        .collect()
+}
+
+fn decoded<'a>(parsed: &'a Parsed<'a>, cfg: &Config) -> Decoded<'a> {
+    parsed
+        .iter()
+        .map(|(_, recs)| batch::decode_all(recs, cfg))
+        .collect()
+}
+
+/// The countable records of an event, as the live path classifies them.
+fn marked<'a>(parsed: &'a Parsed<'a>, decoded: &'a Decoded<'a>, cfg: &Config) -> Vec<Marked<'a>> {
+    let mut summary = batch::Summary::default();
+    let mut marked = Vec::new();
+    for ((shard, recs), d) in parsed.iter().zip(decoded) {
+        marked.extend(batch::classify(shard, recs, d, cfg, &mut summary).marked);
+    }
+    marked
+}
+
 /// [`recover`] for the records of a Kinesis event (the given-up batch, as Lambda's failure
 /// destination keeps it), after the function was invoked with the same event.
 pub async fn recover_event<A: ArchiveReader, M: MetricsStore>(
@@ -264,20 +293,9 @@ pub async fn recover_event<A: ArchiveReader, M: MetricsStore>(
     cfg: &Config,
     event: &KinesisEvent,
 ) -> Result<Recovery, Error> {
-    let shards = batch::by_shard(event);
-    let parsed = shards
-        .iter()
-        .map(|(shard, records)| Ok((*shard, batch::parse(records)?)))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let decoded: Vec<_> = parsed
-        .iter()
-        .map(|(_, recs)| batch::decode_all(recs, cfg))
-        .collect();
-    let mut summary = batch::Summary::default();
-    let mut marked = Vec::new();
-    for ((shard, recs), d) in parsed.iter().zip(&decoded) {
-        marked.extend(batch::classify(shard, recs, d, cfg, &mut summary).marked);
-    }
+    let parsed = parsed(event)?;
+    let decoded = decoded(&parsed, cfg);
+    let marked = marked(&parsed, &decoded, cfg);
     recover(archive, metrics, cfg, &marked).await
 }
 
@@ -354,20 +372,9 @@ pub async fn preview<M: MetricsStore>(
     cfg: &Config,
     event: &KinesisEvent,
 ) -> Result<Preview, Error> {
-    let shards = batch::by_shard(event);
-    let parsed = shards
-        .iter()
-        .map(|(shard, records)| Ok((*shard, batch::parse(records)?)))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let decoded: Vec<_> = parsed
-        .iter()
-        .map(|(_, recs)| batch::decode_all(recs, cfg))
-        .collect();
-    let mut summary = batch::Summary::default();
-    let mut marked = Vec::new();
-    for ((shard, recs), d) in parsed.iter().zip(&decoded) {
-        marked.extend(batch::classify(shard, recs, d, cfg, &mut summary).marked);
-    }
+    let parsed = parsed(event)?;
+    let decoded = decoded(&parsed, cfg);
+    let marked = marked(&parsed, &decoded, cfg);
     let (items, mut hours) = given_up_items(cfg, &marked);
     let (targets, not_counted) = targets_of(metrics, &items).await?;
     for t in &targets {

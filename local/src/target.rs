@@ -227,7 +227,9 @@ mod tests {
     #[test]
     fn a_missing_output_or_another_document_is_named() {
         let mut v = full();
-        v.as_object_mut().expect("object").remove("MetricsTableName");
+        v.as_object_mut()
+            .expect("object")
+            .remove("MetricsTableName");
         let e = parse_outputs(&v.to_string(), "out.json").expect_err("missing");
         assert!(e.to_string().contains("MetricsTableName"), "{e}");
         assert!(e.to_string().contains("out.json"), "{e}");
