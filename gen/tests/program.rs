@@ -271,15 +271,12 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
     assert_eq!(on("dynamodb:PutItem"), ["${metricsTable.arn}"]);
     assert_eq!(on("dynamodb:Query"), ["${metricsTable.arn}"]);
     assert_eq!(on("logs:PutLogEvents"), ["${processorLogGroup.arn}:*"]);
-    // The on-failure destination is the failed-batches bucket, which notifies the topic.
+    // The on-failure destination is the failed-batches bucket (its alarm is in alarms.rs).
     let mapping = &resource(&p, names::MAPPING).properties;
     assert_eq!(
         mapping["destinationConfig"]["onFailure"]["destinationArn"],
         "${failedBatchesBucket.arn}"
     );
-    let notification = &resource(&p, names::FAILED_BUCKET_NOTIFICATION).properties;
-    assert_eq!(notification["topics"][0]["topicArn"], "${alertTopic.arn}");
-    assert_eq!(notification["topics"][0]["filterPrefix"], "aws/lambda/");
 }
 
 #[test]
@@ -295,6 +292,7 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
         &op::TABLE,
         &op::LOGS,
         &op::OBSERVE,
+        &op::ALARM_STATE,
     ]
     .concat();
     for a in &needed {
@@ -325,57 +323,13 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
     assert_eq!(on("lambda:InvokeFunction"), ["${processor.arn}"]);
     assert_eq!(on("dynamodb:PutItem"), ["${metricsTable.arn}"]);
     assert_eq!(on("logs:FilterLogEvents"), ["${processorLogGroup.arn}:*"]);
+    // Redrive clears the kept-batches alarm, and no other.
+    assert_eq!(on("cloudwatch:SetAlarmState"), ["${keptBatchesAlarm.arn}"]);
     assert_eq!(p.outputs["OperatorPolicyArn"], "${operatorPolicy.arn}");
-}
-
-#[test]
-fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
-    let p = model();
-    let alarms: Vec<_> = p
-        .resources
-        .iter()
-        .filter(|(_, r)| r.ty == "aws:cloudwatch:MetricAlarm")
-        .collect();
-    assert_eq!(alarms.len(), 6);
-    let metrics: Vec<&str> = alarms
-        .iter()
-        .map(|(_, r)| r.properties["metricName"].as_str().expect("metric"))
-        .collect();
-    // A given-up batch is announced by the failed-batches bucket's notification, not by
-    // an alarm (a queue-depth alarm clears itself when SQS stops reporting an idle queue).
-    for m in [
-        "Errors",
-        "Throttles",
-        "IteratorAge",
-        "RecordsRejected",
-        "BatchItemFailures",
-        "DestinationDeliveryFailures",
-    ] {
-        assert!(metrics.contains(&m), "no alarm on {m}");
-    }
-    for (name, r) in alarms {
-        let props = &r.properties;
-        assert_eq!(
-            props["alarmActions"],
-            json!(["${alertTopic.arn}"]),
-            "{name}"
-        );
-        assert_eq!(props["okActions"], json!(["${alertTopic.arn}"]), "{name}");
-        assert!(props["treatMissingData"].is_string(), "{name}");
-        let dims = props["dimensions"].as_object().expect("dimensions");
-        match props["namespace"].as_str() {
-            Some("AWS/Lambda") => {
-                assert_eq!(
-                    dims.get("FunctionName"),
-                    Some(&json!("${processor.name}")),
-                    "{name}"
-                )
-            }
-            // The function's EMF metrics: its own namespace, no dimensions.
-            Some("RealtimeProcessing/${pulumi.stack}") => assert!(dims.is_empty(), "{name}"),
-            other => panic!("{name}: unexpected namespace {other:?}"),
-        }
-    }
+    assert_eq!(
+        p.outputs["KeptBatchesAlarmName"],
+        "${keptBatchesAlarm.name}"
+    );
 }
 
 #[test]
@@ -398,8 +352,8 @@ fn encryption_is_on_everywhere() {
     // The key policy lets CloudWatch alarms publish to the encrypted topic.
     let key_policy = serde_json::to_string(&props(names::KEY)["policy"]).expect("json");
     assert!(key_policy.contains("cloudwatch.amazonaws.com"));
-    // … and S3 notify it of failed batches.
-    assert!(key_policy.contains("s3.amazonaws.com"));
+    // … and no other service: a kept batch is announced by an alarm, not by S3.
+    assert!(!key_policy.contains("s3.amazonaws.com"));
     // The bucket refuses plain HTTP.
     let bucket_policy = serde_json::to_string(&props(names::BUCKET_POLICY)).expect("json");
     assert!(bucket_policy.contains("aws:SecureTransport"));
@@ -444,7 +398,8 @@ fn outputs_are_the_documented_ones() {
             "AlertTopicArn",
             "FailedBatchesBucketName",
             "DashboardName",
-            "OperatorPolicyArn"
+            "OperatorPolicyArn",
+            "KeptBatchesAlarmName"
         ]
     );
 }

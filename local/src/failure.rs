@@ -218,10 +218,17 @@ pub async fn list(c: &Clients, bucket: &str) -> Result<Vec<String>, Error> {
 }
 
 /// The `YYYY-MM-DDTHH.MM.SS` part of a key (keys of different shards sort by it).
-fn timestamp_of(key: &str) -> &str {
+pub fn timestamp_of(key: &str) -> &str {
     key.rsplit('/')
         .next()
         .map_or("", |name| name.get(..19).unwrap_or(name))
+}
+
+/// When a kept batch was written, in milliseconds, from its key (second resolution).
+pub fn kept_at_ms(key: &str) -> Option<i64> {
+    chrono::NaiveDateTime::parse_from_str(timestamp_of(key), "%Y-%m-%dT%H.%M.%S")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
 }
 
 /// Reads one kept batch.

@@ -7,6 +7,7 @@
 //! Killed at any point and run again, it is exact: invoking again is idempotent (marks),
 //! recovery rebuilds pages from the archive, and the object is deleted only after both.
 
+use aws_sdk_cloudwatch::types::StateValue;
 use std::future::Future;
 use std::time::Duration;
 
@@ -45,6 +46,8 @@ pub struct Redrive {
     /// Metrics pages rebuilt from the archive, and records they count that they did not.
     pub pages_rebuilt: u64,
     pub recounted: u64,
+    /// Whether the bucket was left empty and the kept-batches alarm set OK.
+    pub alarm_cleared: bool,
 }
 
 impl Redrive {
@@ -108,6 +111,8 @@ pub struct Stores<'a> {
     pub clients: &'a Clients,
     pub failed_bucket: &'a str,
     pub cfg: &'a function::Config,
+    /// The kept-batches alarm, set OK once a redrive leaves the bucket empty.
+    pub kept_alarm: &'a str,
 }
 
 impl Stores<'_> {
@@ -150,6 +155,7 @@ pub async fn redrive<I: Invoker>(
     retries: u32,
 ) -> Result<Redrive, Error> {
     let mut report = Redrive::default();
+    let mut last_kept_ms = None;
     for kept in stores.kept().await? {
         let kept = match kept {
             Ok(k) => k,
@@ -159,6 +165,7 @@ pub async fn redrive<I: Invoker>(
                 continue;
             }
         };
+        last_kept_ms = last_kept_ms.max(failure::kept_at_ms(&kept.key));
         match redrive_one(stores, function, retries, &kept).await {
             Ok(r) => {
                 failure::delete(stores.clients, stores.failed_bucket, &kept.key).await?;
@@ -173,7 +180,77 @@ pub async fn redrive<I: Invoker>(
             }
         }
     }
+    report.alarm_cleared = clear_alarm_when_empty(stores, last_kept_ms).await?;
     Ok(report)
+}
+
+/// Sets the kept-batches alarm OK, if it is in ALARM, when no kept batch is left (listed
+/// again: Lambda may have kept another meanwhile). The alarm ignores quiet minutes, so only
+/// this clears it: an incident is announced once, and ends when the bucket is empty.
+///
+/// A batch kept less than the alarm's window ago still has its datapoint in that window,
+/// and CloudWatch's next evaluation would raise the alarm again over an empty bucket: the
+/// redrive waits until [`clear_after`] (at most the window and a minute).
+async fn clear_alarm_when_empty(
+    stores: &Stores<'_>,
+    last_kept_ms: Option<i64>,
+) -> Result<bool, Error> {
+    let cw = &stores.clients.cloudwatch;
+    let empty = || async {
+        Ok::<_, Error>(
+            failure::list(stores.clients, stores.failed_bucket)
+                .await?
+                .is_empty(),
+        )
+    };
+    if !empty().await? {
+        return Ok(false);
+    }
+    let described = cw
+        .describe_alarms()
+        .alarm_names(stores.kept_alarm)
+        .send()
+        .await
+        .map_err(Error::aws("cloudwatch:DescribeAlarms"))?;
+    let Some(alarm) = described
+        .metric_alarms()
+        .iter()
+        .find(|a| a.state_value() == Some(&StateValue::Alarm))
+    else {
+        // Setting OK from INSUFFICIENT_DATA would announce an incident that never was.
+        return Ok(false);
+    };
+    let window = i64::from(alarm.period().unwrap_or(60))
+        * i64::from(alarm.evaluation_periods().unwrap_or(1));
+    if let Some(at) = last_kept_ms.map(|t| clear_after(t, window)) {
+        let wait = at - chrono::Utc::now().timestamp_millis();
+        if wait > 0 {
+            tracing::info!(
+                seconds = wait / 1000 + 1,
+                "waiting until the last kept batch's datapoint leaves the kept-batches alarm's window"
+            );
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            if !empty().await? {
+                return Ok(false);
+            }
+        }
+    }
+    cw.set_alarm_state()
+        .alarm_name(stores.kept_alarm)
+        .state_value(StateValue::Ok)
+        .state_reason("redrive: no kept batch left in the failed-batches bucket")
+        .send()
+        .await
+        .map_err(Error::aws("cloudwatch:SetAlarmState"))?;
+    Ok(true)
+}
+
+/// When an alarm of `window_s` seconds no longer sees a batch kept at `kept_ms`: the end of
+/// the window that starts at the minute of the keep, plus a minute for CloudWatch to have
+/// evaluated it.
+pub fn clear_after(kept_ms: i64, window_s: i64) -> i64 {
+    let minute = kept_ms - kept_ms.rem_euclid(60_000);
+    minute + (window_s + 60) * 1000
 }
 
 /// One kept batch: invoked to the end, then recovered. `Err`: why it stays.
@@ -277,4 +354,23 @@ pub async fn dry_run(stores: &Stores<'_>) -> Result<(Vec<KeptView>, Vec<(String,
         });
     }
     Ok((views, unreadable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alarm_is_cleared_once_the_kept_batch_left_its_window_and_was_evaluated() {
+        let minute = 1_765_000_000_000 - 1_765_000_000_000 % 60_000;
+        // Kept 50 s into a minute: that minute's datapoint, a 60 s window, a minute more.
+        assert_eq!(clear_after(minute + 50_000, 60), minute + 120_000);
+        // Kept at the minute's start: the same minute, the same time.
+        assert_eq!(clear_after(minute, 60), minute + 120_000);
+        // A wider window waits longer.
+        assert_eq!(clear_after(minute + 1, 300), minute + 360_000);
+        let key = "aws/lambda/u/shardId-000000000000/2026/12/06/2026-12-06T16.15.42-0a1b2c3d4e5f";
+        assert_eq!(failure::kept_at_ms(key), Some(1_796_573_742_000));
+        assert_eq!(failure::kept_at_ms("aws/lambda/not-a-time"), None);
+    }
 }

@@ -239,6 +239,11 @@ impl LocalStack {
             clients: &self.clients,
             failed_bucket: &self.deployed.mapping.failure_bucket,
             cfg: &cfg,
+            kept_alarm: self
+                .deployed
+                .outputs
+                .get(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME)
+                .map_or("", String::as_str),
         };
         let retries = self.deployed.mapping.maximum_retry_attempts;
         let r = crate::redrive::redrive(&stores, &mut f, retries).await;

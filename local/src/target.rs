@@ -21,6 +21,7 @@ pub mod actions {
     pub const FUNCTION: [&str; 2] = ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"];
     pub const TABLE: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
     pub const LOGS: [&str; 1] = ["logs:FilterLogEvents"];
+    pub const ALARM_STATE: [&str; 1] = ["cloudwatch:SetAlarmState"];
     pub const OBSERVE: [&str; 3] = [
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
@@ -29,12 +30,13 @@ pub mod actions {
 }
 
 /// The outputs the operations commands read.
-const NEEDED: [&str; 5] = [
+const NEEDED: [&str; 6] = [
     outputs::ARCHIVE_BUCKET_NAME,
     outputs::METRICS_TABLE_NAME,
     outputs::PROCESSOR_FUNCTION_NAME,
     outputs::FAILED_BATCHES_BUCKET_NAME,
     outputs::ALERT_TOPIC_ARN,
+    outputs::KEPT_BATCHES_ALARM_NAME,
 ];
 
 /// Where a deployed stack's outputs come from.
@@ -210,6 +212,7 @@ mod tests {
             "ProcessorFunctionName": "f",
             "FailedBatchesBucketName": "b",
             "AlertTopicArn": "arn:aws:sns:us-east-1:1:x",
+            "KeptBatchesAlarmName": "k",
             "DataStreamName": "s",
             "ShardCount": 2,
             "Secret": "[secret]",

@@ -64,9 +64,16 @@ fn the_function_metric_alarms_watch_metrics_the_function_publishes() {
             function::telemetry::ITEM_FAILURES_METRIC,
         ),
     ] {
-        let alarm = alarm(name);
-        assert_eq!(alarm.metric_name, metric, "{name}");
-        assert_eq!(alarm.namespace, r#gen::stack::metrics_namespace(), "{name}");
+        let r#gen::aws::cloudwatch::Watched::Metric {
+            namespace,
+            metric_name,
+            ..
+        } = alarm(name).watched
+        else {
+            panic!("{name} watches an expression");
+        };
+        assert_eq!(metric_name, metric, "{name}");
+        assert_eq!(namespace, r#gen::stack::metrics_namespace(), "{name}");
     }
     let env = processor_environment().expect("environment");
     assert_eq!(
@@ -159,6 +166,7 @@ fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
     assert_eq!(cli::TABLE, policy::TABLE);
     assert_eq!(cli::LOGS, policy::LOGS);
     assert_eq!(cli::OBSERVE, policy::OBSERVE);
+    assert_eq!(cli::ALARM_STATE, policy::ALARM_STATE);
     // The table calls recovery makes are the function's own.
     assert_eq!(cli::TABLE, function::aws::actions::DYNAMODB);
 }

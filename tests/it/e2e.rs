@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use local::producer::{self, Sample};
 use local::{Build, LocalStack, UpOptions, repo_root, status};
+
+use crate::inbox::{inbox_count, subscribe_inbox};
 use serde_json::Value;
 
 pub(crate) async fn up(stack: &str, test: &str) -> LocalStack {
@@ -203,47 +205,6 @@ pub(crate) async fn assert_table(s: &LocalStack, samples: &[Sample]) {
             assert_eq!(t.events.get(ev).copied(), Some(*n), "event {ev} of {k:?}");
         }
     }
-}
-
-/// An SQS queue subscribed to the stack's alert topic; returns its URL.
-async fn subscribe_inbox(s: &LocalStack, name: &str) -> String {
-    let inbox = s
-        .clients
-        .sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("queue");
-    let arn = format!("arn:aws:sqs:{}:000000000000:{name}", s.deployed.region);
-    s.clients
-        .sns
-        .subscribe()
-        .topic_arn(s.deployed.output(r#gen::stack::outputs::ALERT_TOPIC_ARN))
-        .protocol("sqs")
-        .endpoint(&arn)
-        .send()
-        .await
-        .expect("subscribe");
-    inbox.queue_url().unwrap_or_default().to_owned()
-}
-
-/// Whether a message mentioning `needle` (and, for alarms, the ALARM state) is in the inbox.
-async fn inbox_has(s: &LocalStack, url: &str, needle: &str) -> bool {
-    let msgs = s
-        .clients
-        .sqs
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .expect("receive");
-    msgs.messages().iter().any(|m| {
-        let body = m.body().unwrap_or_default();
-        body.contains(needle) && (!needle.ends_with("-errors") || body.contains("ALARM"))
-    })
 }
 
 pub(crate) async fn send(s: &LocalStack, samples: &[Sample]) {
@@ -448,13 +409,15 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
         total += kept.batch.batch_size;
     }
     assert_eq!(total, 40);
-    // Each kept batch notified the alert topic (and nothing clears that notification).
+    // The kept-batches alarm told the topic once for the incident, not once per batch.
+    let kept_alarm = "realtime-data-processor-dev-kept-batches-waiting";
     wait_for(
         Duration::from_secs(30),
-        "the failed-batch notification",
-        || async { inbox_has(&s, &inbox, &bucket).await },
+        "the kept-batches alarm notification",
+        || async { inbox_count(&s, &inbox, kept_alarm).await > 0 },
     )
     .await;
+    assert_eq!(inbox_count(&s, &inbox, kept_alarm).await, 1, "{keys:?}");
     // Archived before counting: the archive has all 80 records even though 40 failed.
     assert_eq!(archive(&s, "raw/").await.len(), 80);
 
@@ -483,6 +446,12 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     // Redrive: re-invoke, rebuild from the archive: exact totals over all 120 records.
     let r = s.redrive().await.expect("redrive");
     assert_eq!((r.records, r.waiting()), (40, 0), "{r:?}");
+    // The bucket is empty: the redrive set the alarm OK (once the last keep left its window).
+    assert!(r.alarm_cleared, "{r:?}");
+    let states = status::alarms(&s.clients, &s.deployed.alarms)
+        .await
+        .expect("alarms");
+    assert_eq!(states[kept_alarm], "OK");
     assert!(r.pages_rebuilt > 0, "{r:?}");
     let all: Vec<Sample> = first.iter().chain(&second).chain(&third).cloned().collect();
     assert_table(&s, &all).await;
@@ -512,7 +481,7 @@ async fn errors_above_the_threshold_raise_the_alarm_on_the_topic() {
     wait_for(
         Duration::from_secs(90),
         "the errors alarm notification",
-        || async { inbox_has(&s, &inbox_url, "realtime-data-processor-dev-errors").await },
+        || async { inbox_count(&s, &inbox_url, "realtime-data-processor-dev-errors").await > 0 },
     )
     .await;
     let c = s.counters();

@@ -6,3 +6,4 @@ mod e2e;
 mod e2e_arch;
 mod e2e_outage;
 mod e2e_stress;
+mod inbox;

@@ -13,18 +13,17 @@ pub struct LogGroup {
     pub retention_in_days: Input<i64>,
 }
 
-/// `aws:cloudwatch:MetricAlarm` on one metric.
+/// `aws:cloudwatch:MetricAlarm`, on one metric or on a metric-math expression.
+///
+/// Not `deny_unknown_fields`: serde cannot combine it with the flattened [`Watched`]; the
+/// schema check and `aws::reparse` still refuse an unknown property.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct MetricAlarm {
     pub name: String,
     pub alarm_description: String,
-    pub namespace: String,
-    pub metric_name: String,
-    pub dimensions: IndexMap<String, String>,
-    pub statistic: String,
-    /// Seconds.
-    pub period: i64,
+    #[serde(flatten)]
+    pub watched: Watched,
     pub evaluation_periods: i64,
     pub datapoints_to_alarm: i64,
     pub threshold: Input<f64>,
@@ -32,6 +31,51 @@ pub struct MetricAlarm {
     pub treat_missing_data: String,
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
+}
+
+/// What an alarm evaluates: exactly one of a metric or an expression (AWS refuses both).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Watched {
+    /// One metric, one statistic of it per period.
+    #[serde(rename_all = "camelCase")]
+    Metric {
+        namespace: String,
+        metric_name: String,
+        dimensions: IndexMap<String, String>,
+        statistic: String,
+        /// Seconds.
+        period: i64,
+    },
+    /// Metric math (`metricQueries`): the one query with `returnData` is compared.
+    #[serde(rename_all = "camelCase")]
+    Expression { metric_queries: Vec<MetricQuery> },
+}
+
+/// One `metricQueries` entry: a metric or an expression over the other entries' ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricQuery {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<QueryMetric>,
+    pub return_data: bool,
+}
+
+/// The metric of a [`MetricQuery`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueryMetric {
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: IndexMap<String, String>,
+    pub stat: String,
+    /// Seconds.
+    pub period: i64,
 }
 
 /// `aws:cloudwatch:Dashboard`.

@@ -64,7 +64,6 @@ pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Va
         s3::BucketPolicy,
         s3::BucketVersioning,
         s3::BucketLifecycleConfiguration,
-        s3::BucketNotification,
         dynamodb::Table,
         sns::Topic,
         sns::TopicPolicy,

@@ -147,23 +147,6 @@ pub struct Expiration {
     pub expired_object_delete_marker: bool,
 }
 
-/// `aws:s3:BucketNotification`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BucketNotification {
-    pub bucket: String,
-    pub topics: Vec<TopicNotification>,
-}
-
-/// A notification to an SNS topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TopicNotification {
-    pub topic_arn: String,
-    pub events: Vec<String>,
-    pub filter_prefix: String,
-}
-
 super::tokens!(
     Bucket => "aws:s3:Bucket",
     BucketOwnershipControls => "aws:s3:BucketOwnershipControls",
@@ -172,5 +155,4 @@ super::tokens!(
     BucketPolicy => "aws:s3:BucketPolicy",
     BucketVersioning => "aws:s3:BucketVersioning",
     BucketLifecycleConfiguration => "aws:s3:BucketLifecycleConfiguration",
-    BucketNotification => "aws:s3:BucketNotification",
 );

@@ -251,6 +251,8 @@ fn widgets() -> Vec<Widget> {
                 ALARM_ITERATOR_AGE,
                 ALARM_REJECTED,
                 ALARM_STORAGE,
+                ALARM_STALLED,
+                ALARM_KEPT,
                 ALARM_DELIVERY,
             ]
             .into_iter()

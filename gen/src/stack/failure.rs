@@ -1,10 +1,9 @@
 //! Where given-up batches are kept: Lambda's S3 on-failure destination (the whole
-//! invocation record, every Kinesis record of the batch, plus its metadata), and a
-//! notification to the alert topic for every batch kept there.
+//! invocation record, every Kinesis record of the batch, plus its metadata).
 //!
 //! A failed batch stays in the bucket until `redrive` has counted all of its records and
 //! deletes it: no expiration, so nothing is lost once the stream's retention has passed.
-//! Each new object notifies the topic once; unlike a queue-depth alarm, nothing clears it.
+//! The kept-batches alarm (`alarms`) announces an incident once, not once per object.
 
 use super::bucket;
 use super::names::*;
@@ -17,7 +16,7 @@ use crate::program::Resource;
 /// The key prefix Lambda writes failed batches under (`aws/lambda/<ESM-UUID>/<shardId>/…`).
 pub const FAILED_BATCH_PREFIX: &str = "aws/lambda/";
 
-/// The failed-batches bucket, its lifecycle and its notification.
+/// The failed-batches bucket and its lifecycle.
 pub(super) fn failed_batches() -> Result<Group, Error> {
     let names = bucket::Names {
         bucket: FAILED_BUCKET,
@@ -47,18 +46,6 @@ pub(super) fn failed_batches() -> Result<Group, Error> {
                 expiration: None,
             }],
         })?,
-    ));
-    group.push(named(
-        FAILED_BUCKET_NOTIFICATION,
-        Resource::of(&s3::BucketNotification {
-            bucket: bucket(),
-            topics: vec![s3::TopicNotification {
-                topic_arn: out(TOPIC, "arn"),
-                events: vec!["s3:ObjectCreated:*".into()],
-                filter_prefix: FAILED_BATCH_PREFIX.into(),
-            }],
-        })?
-        .depends_on(&[TOPIC_POLICY]),
     ));
     Ok(group)
 }

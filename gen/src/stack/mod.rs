@@ -9,7 +9,7 @@ use crate::program::{Program, Resource};
 use crate::settings::Settings;
 use crate::{Error, FUNCTION_ARCHIVE_DIR, PROJECT};
 
-mod alarms;
+pub mod alarms;
 mod bucket;
 pub mod dashboard;
 pub mod failure;
@@ -33,7 +33,6 @@ pub mod names {
     pub const FAILED_BUCKET_ENCRYPTION: &str = "failedBatchesEncryption";
     pub const FAILED_BUCKET_POLICY: &str = "failedBatchesTlsOnlyPolicy";
     pub const FAILED_BUCKET_LIFECYCLE: &str = "failedBatchesLifecycle";
-    pub const FAILED_BUCKET_NOTIFICATION: &str = "failedBatchesNotification";
     pub const BUCKET_VERSIONING: &str = "archiveVersioning";
     pub const BUCKET_LIFECYCLE: &str = "archiveLifecycle";
     pub const BUCKET_ENCRYPTION: &str = "archiveEncryption";
@@ -54,6 +53,8 @@ pub mod names {
     pub const ALARM_REJECTED: &str = "rejectedRecordsAlarm";
     pub const ALARM_DELIVERY: &str = "failedBatchDeliveryAlarm";
     pub const ALARM_STORAGE: &str = "storageFailureAlarm";
+    pub const ALARM_STALLED: &str = "mappingStalledAlarm";
+    pub const ALARM_KEPT: &str = "keptBatchesAlarm";
     pub const DASHBOARD: &str = "dashboard";
     pub const OPERATOR_POLICY: &str = "operatorPolicy";
 }
@@ -70,6 +71,7 @@ pub mod outputs {
     pub const FAILED_BATCHES_BUCKET_NAME: &str = "FailedBatchesBucketName";
     pub const DASHBOARD_NAME: &str = "DashboardName";
     pub const OPERATOR_POLICY_ARN: &str = "OperatorPolicyArn";
+    pub const KEPT_BATCHES_ALARM_NAME: &str = "KeptBatchesAlarmName";
 }
 
 /// The seed's resource names; each is suffixed with `-<stack>` so stacks share an account.
@@ -174,6 +176,7 @@ pub fn program() -> Result<Program, Error> {
             ),
             (outputs::DASHBOARD_NAME, out(DASHBOARD, "dashboardName")),
             (outputs::OPERATOR_POLICY_ARN, out(OPERATOR_POLICY, "arn")),
+            (outputs::KEPT_BATCHES_ALARM_NAME, out(ALARM_KEPT, "name")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
@@ -207,13 +210,6 @@ fn encryption_key() -> Result<Group, Error> {
             this_key.clone(),
         )
         .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
-        .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID)),
-        Statement::allow(
-            "S3NotificationsPublishToEncryptedTopic",
-            &["kms:Decrypt", "kms:GenerateDataKey*"],
-            this_key.clone(),
-        )
-        .principal(Principal::Service("s3.amazonaws.com".into()))
         .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID)),
     ]);
     Ok(vec![
@@ -363,14 +359,6 @@ fn alerts() -> Result<Group, Error> {
         )
         .principal(Principal::Service("cloudwatch.amazonaws.com".into()))
         .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID)),
-        Statement::allow(
-            "FailedBatchNotificationsPublish",
-            &["sns:Publish"],
-            vec![topic_arn.clone()],
-        )
-        .principal(Principal::Service("s3.amazonaws.com".into()))
-        .when("StringEquals", "aws:SourceAccount", var(ACCOUNT_ID))
-        .when("ArnLike", "aws:SourceArn", out(FAILED_BUCKET, "arn")),
     ]);
     Ok(vec![
         named(

@@ -24,6 +24,8 @@ pub mod actions {
     pub const TABLE: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
     /// `logs`: the function's log group.
     pub const LOGS: [&str; 1] = ["logs:FilterLogEvents"];
+    /// Redrive clears the kept-batches alarm once the bucket is empty.
+    pub const ALARM_STATE: [&str; 1] = ["cloudwatch:SetAlarmState"];
     /// `status`: the mapping, metrics and alarms. These calls take no resource ARN.
     pub const OBSERVE: [&str; 3] = [
         "cloudwatch:DescribeAlarms",
@@ -65,6 +67,11 @@ pub(super) fn operator() -> Result<Group, Error> {
             "ReadProcessorLogs",
             &actions::LOGS,
             vec![format!("{}:*", out(LOG_GROUP, "arn"))],
+        ),
+        Statement::allow(
+            "ClearKeptBatchesAlarm",
+            &actions::ALARM_STATE,
+            vec![out(ALARM_KEPT, "arn")],
         ),
         Statement::allow("Observe", &actions::OBSERVE, vec!["*".to_owned()]),
     ]);

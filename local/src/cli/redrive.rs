@@ -15,6 +15,7 @@ pub async fn run(target: &Target, dry_run: bool, json: bool) -> Result<(), Error
         clients: &op.clients,
         failed_bucket: op.output(outputs::FAILED_BATCHES_BUCKET_NAME),
         cfg: &cfg,
+        kept_alarm: op.output(outputs::KEPT_BATCHES_ALARM_NAME),
     };
     if dry_run {
         return preview(&stores, json).await;
@@ -74,6 +75,9 @@ fn show(r: &Redrive, json: bool) -> Result<(), Error> {
         r.recounted,
         r.waiting()
     );
+    if r.alarm_cleared {
+        println!("the bucket is empty: the kept-batches alarm is OK again");
+    }
     for (key, reason) in &r.still_failing {
         println!("left in the bucket: {key}: {reason}");
     }

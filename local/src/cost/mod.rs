@@ -59,7 +59,9 @@ pub const LOG_BYTES_PER_INVOCATION: f64 = 1_600.0;
 const ARCHIVE_OVERHEAD_KB: (f64, f64) = (32.0, 8.0);
 /// Custom metrics: the function's 4 EMF metrics and the mapping's 7 `EventCount` ones.
 const CUSTOM_METRICS: f64 = 11.0;
-const ALARMS: f64 = 4.0;
+/// Alarm metrics (CloudWatch bills an alarm per metric it evaluates): seven alarms on one
+/// metric, and the stalled-mapping alarm's metric math over two.
+const ALARM_METRICS: f64 = 9.0;
 
 /// The settings a cost depends on besides the workload.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -207,7 +209,7 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
             1.0,
             "stack",
             CUSTOM_METRICS * p.cloudwatch_custom_metric_month
-                + ALARMS * p.cloudwatch_alarm_month
+                + ALARM_METRICS * p.cloudwatch_alarm_month
                 + p.cloudwatch_dashboard_month,
         ),
         ("KMS key", 1.0, "key", p.kms_key_month),
@@ -265,6 +267,23 @@ pub fn render(name: &str, e: &Estimate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alarm_metrics_priced_are_the_programs() {
+        let program = r#gen::stack::program().expect("program");
+        let metrics: usize = program
+            .resources
+            .values()
+            .filter(|r| r.ty == "aws:cloudwatch:MetricAlarm")
+            .map(|r| match r.properties.get("metricQueries") {
+                Some(q) => q.as_array().map_or(0, |q| {
+                    q.iter().filter(|q| q.get("metric").is_some()).count()
+                }),
+                None => 1,
+            })
+            .sum();
+        assert_eq!(metrics as f64, ALARM_METRICS);
+    }
 
     fn line<'a>(e: &'a Estimate, name: &str) -> &'a Line {
         e.lines

@@ -1,7 +1,9 @@
 //! CloudWatch: the function's log group, the alarms and the dashboard.
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
-use r#gen::aws::cloudwatch::{Dashboard, LogGroup, MetricAlarm};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic,
+};
+use r#gen::aws::cloudwatch::{Dashboard, LogGroup, MetricAlarm, Watched};
 
 use super::{LOCAL_ACCOUNT, Outputs, int32, lit, outputs};
 use crate::clients::Clients;
@@ -35,31 +37,67 @@ pub(super) async fn log_group(c: &Clients, name: &str, g: LogGroup) -> Result<Ou
     ]))
 }
 
-/// `aws:cloudwatch:MetricAlarm`.
+/// `aws:cloudwatch:MetricAlarm`, on one metric or on a metric-math expression.
 pub(super) async fn alarm(c: &Clients, name: &str, a: &MetricAlarm) -> Result<Outputs, Error> {
-    let dims: Vec<Dimension> = a
-        .dimensions
-        .iter()
-        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
-        .collect();
     let int = |key: &str, v: i64| int32(name, key, v);
-    c.cloudwatch
+    let mut put = c
+        .cloudwatch
         .put_metric_alarm()
         .alarm_name(&a.name)
         .alarm_description(&a.alarm_description)
-        .namespace(&a.namespace)
-        .metric_name(&a.metric_name)
-        .set_dimensions(Some(dims))
-        .statistic(Statistic::from(a.statistic.as_str()))
-        .period(int("period", a.period)?)
         .evaluation_periods(int("evaluationPeriods", a.evaluation_periods)?)
         .datapoints_to_alarm(int("datapointsToAlarm", a.datapoints_to_alarm)?)
         .threshold(*lit(name, &a.threshold)?)
         .comparison_operator(ComparisonOperator::from(a.comparison_operator.as_str()))
         .treat_missing_data(&a.treat_missing_data)
         .set_alarm_actions(Some(a.alarm_actions.clone()))
-        .set_ok_actions(Some(a.ok_actions.clone()))
-        .send()
+        .set_ok_actions(Some(a.ok_actions.clone()));
+    put = match &a.watched {
+        Watched::Metric {
+            namespace,
+            metric_name,
+            dimensions,
+            statistic,
+            period,
+        } => put
+            .namespace(namespace)
+            .metric_name(metric_name)
+            .set_dimensions(Some(dims(dimensions)))
+            .statistic(Statistic::from(statistic.as_str()))
+            .period(int("period", *period)?),
+        Watched::Expression { metric_queries } => {
+            let mut queries = Vec::new();
+            for q in metric_queries {
+                let stat = match &q.metric {
+                    Some(m) => Some(
+                        MetricStat::builder()
+                            .metric(
+                                Metric::builder()
+                                    .namespace(&m.namespace)
+                                    .metric_name(&m.metric_name)
+                                    .set_dimensions(Some(dims(&m.dimensions)))
+                                    .build(),
+                            )
+                            .period(int("metricQueries.metric.period", m.period)?)
+                            .stat(&m.stat)
+                            .build(),
+                    ),
+                    None => None,
+                };
+                queries.push(
+                    MetricDataQuery::builder()
+                        .id(&q.id)
+                        .set_expression(q.expression.clone())
+                        .set_label(q.label.clone())
+                        .set_metric_stat(stat)
+                        .return_data(q.return_data)
+                        .build(),
+                );
+            }
+            put.set_metrics(Some(queries))
+        }
+    };
+    put.send()
         .await
         .map_err(Error::aws("cloudwatch:PutMetricAlarm"))?;
     let arn = format!(
@@ -71,6 +109,12 @@ pub(super) async fn alarm(c: &Clients, name: &str, a: &MetricAlarm) -> Result<Ou
         ("name", a.name.clone()),
         ("arn", arn),
     ]))
+}
+
+fn dims<'a>(d: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<Dimension> {
+    d.into_iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect()
 }
 
 /// `aws:cloudwatch:Dashboard`.

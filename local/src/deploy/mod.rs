@@ -445,9 +445,6 @@ async fn create(c: &Clients, name: &str, ty: &str, v: Value) -> Result<Outputs, 
             s3::lifecycle(c, name, typed(name, v)?).await
         }
         <gs3::BucketPolicy as Properties>::TYPE => s3::policy(c, name, typed(name, v)?).await,
-        <gs3::BucketNotification as Properties>::TYPE => {
-            s3::notification(c, name, typed(name, v)?).await
-        }
         <ddb::Table as Properties>::TYPE => dynamodb::table(c, name, typed(name, v)?).await,
         <gsns::Topic as Properties>::TYPE => sns::topic(c, typed(name, v)?).await,
         <gsns::TopicPolicy as Properties>::TYPE => {

@@ -144,50 +144,6 @@ pub(super) async fn policy(c: &Clients, name: &str, p: s3::BucketPolicy) -> Resu
     Ok(attached(p.bucket))
 }
 
-/// `aws:s3:BucketNotification`: event notifications to SNS topics (the failed-batches
-/// bucket → the alert topic).
-pub(super) async fn notification(
-    c: &Clients,
-    name: &str,
-    n: s3::BucketNotification,
-) -> Result<Outputs, Error> {
-    use aws_sdk_s3::types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration,
-        NotificationConfigurationFilter, S3KeyFilter, TopicConfiguration,
-    };
-    let mut topics = Vec::new();
-    for t in n.topics {
-        let rule = FilterRule::builder()
-            .name(FilterRuleName::Prefix)
-            .value(t.filter_prefix)
-            .build();
-        let key = S3KeyFilter::builder().filter_rules(rule).build();
-        let built = TopicConfiguration::builder()
-            .topic_arn(t.topic_arn)
-            .set_events(Some(
-                t.events.iter().map(|e| Event::from(e.as_str())).collect(),
-            ))
-            .filter(NotificationConfigurationFilter::builder().key(key).build())
-            .build()
-            .map_err(|e| Error::Deploy {
-                resource: name.to_owned(),
-                reason: e.to_string(),
-            })?;
-        topics.push(built);
-    }
-    c.s3.put_bucket_notification_configuration()
-        .bucket(&n.bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .set_topic_configurations(Some(topics))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(Error::aws("s3:PutBucketNotificationConfiguration"))?;
-    Ok(attached(n.bucket))
-}
-
 /// `aws:s3:BucketLifecycleConfiguration`.
 pub(super) async fn lifecycle(
     c: &Clients,

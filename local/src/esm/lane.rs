@@ -191,14 +191,32 @@ impl Lane {
 
     /// One of Lambda's per-function metrics, to CloudWatch (in the background).
     fn publish(&self, name: &str, value: f64, unit: StandardUnit) {
+        self.publish_by(
+            ("FunctionName", &self.function_name),
+            name,
+            (value, None),
+            unit,
+        );
+    }
+
+    /// One of Lambda's metrics under `AWS/Lambda` with one dimension (in the background),
+    /// at a time in milliseconds (`None`: when CloudWatch receives it).
+    fn publish_by(
+        &self,
+        dimension: (&str, &str),
+        name: &str,
+        (value, at_ms): (f64, Option<i64>),
+        unit: StandardUnit,
+    ) {
         let d = MetricDatum::builder()
             .metric_name(name)
             .value(value)
+            .set_timestamp(at_ms.map(aws_sdk_cloudwatch::primitives::DateTime::from_millis))
             .unit(unit)
             .dimensions(
                 Dimension::builder()
-                    .name("FunctionName")
-                    .value(&self.function_name)
+                    .name(dimension.0)
+                    .value(dimension.1)
                     .build(),
             )
             .build();
@@ -290,16 +308,27 @@ impl Lane {
         };
         let mut tries = 0u32;
         loop {
+            let at = now_ms();
             let kept = failure::put(
                 &self.clients,
                 &self.spec.failure_bucket,
                 &self.spec.uuid,
-                now_ms(),
+                at,
                 &record,
             )
             .await;
             match kept {
-                Ok(_) => break,
+                Ok(_) => {
+                    // The mapping's EventCount group (`metricsConfig`), per mapping UUID.
+                    // Timestamped as the object's key is (redrive reads the key's time).
+                    self.publish_by(
+                        ("EventSourceMappingUUID", &self.spec.uuid),
+                        "OnFailureDestinationDeliveredEventCount",
+                        (recs.len() as f64, Some(at)),
+                        StandardUnit::Count,
+                    );
+                    break;
+                }
                 Err(e) => {
                     tries += 1;
                     self.stats

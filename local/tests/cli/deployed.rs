@@ -181,7 +181,12 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     // Lambda's; the emulator has no mapping of its own, which status says).
     let st = json(&run(&s, &outputs, &["status", "--json", "--minutes", "30"]));
     assert_eq!(st["failed_batches_waiting"], batches, "{st}");
-    assert!(st["alarms"].as_object().expect("alarms").len() >= 6, "{st}");
+    assert_eq!(st["alarms"].as_object().expect("alarms").len(), 8, "{st}");
+    // Lambda's deliveries to the bucket raised the kept-batches alarm.
+    let kept_alarm = s
+        .deployed
+        .output(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME);
+    assert_eq!(st["alarms"][kept_alarm], "ALARM", "{st}");
     assert_eq!(st["mappings"], serde_json::json!([]), "{st}");
     let metric = |name: &str| {
         st["metrics"]
@@ -259,6 +264,10 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     let o = run(&s, &outputs, &["redrive", "--json"]);
     let report = json(&o);
     assert!(kept(&s).await.is_empty(), "{report}");
+    // The bucket is empty: the redrive set the kept-batches alarm OK (the incident ended).
+    assert_eq!(report["alarm_cleared"], true, "{report}");
+    let st = json(&run(&s, &outputs, &["status", "--json"]));
+    assert_eq!(st["alarms"][kept_alarm], "OK", "{st}");
 
     // Exact: every record once, by the deployed target's own `query`.
     let all: Vec<Sample> = first.iter().chain(&second).chain(&third).cloned().collect();
