@@ -38,6 +38,7 @@ pub mod stack;
 pub mod state;
 pub mod status;
 pub mod status_deployed;
+pub mod tail;
 pub mod target;
 
 pub use build::Build;

@@ -181,38 +181,19 @@ pub fn function_totals(logs: &std::path::Path) -> FunctionTotals {
 /// look (a live view reads them every few seconds for hours).
 #[derive(Debug, Default)]
 pub struct LogTally {
-    /// Bytes of each file already summed (up to its last complete line).
-    read: BTreeMap<std::path::PathBuf, u64>,
+    tail: crate::tail::Tail,
     totals: FunctionTotals,
 }
 
 impl LogTally {
     /// Adds the lines written since the last call; returns the totals.
     pub fn update(&mut self, logs: &std::path::Path) -> FunctionTotals {
-        use std::io::{Read, Seek, SeekFrom};
-        for entry in std::fs::read_dir(logs).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let offset = self.read.get(&path).copied().unwrap_or(0);
-            let Ok(mut file) = std::fs::File::open(&path) else {
-                continue;
-            };
-            if file.metadata().is_ok_and(|m| m.len() < offset) {
-                // A new run replaced the logs: start over.
-                *self = Self::default();
-                return self.update(logs);
-            }
-            let mut text = String::new();
-            if file.seek(SeekFrom::Start(offset)).is_err()
-                || file.read_to_string(&mut text).is_err()
-            {
-                continue;
-            }
-            // A line still being written is left for the next look.
-            let complete = text.rfind('\n').map_or(0, |i| i + 1);
-            for line in text[..complete].lines() {
-                self.add(line);
-            }
-            self.read.insert(path, offset + complete as u64);
+        let gained = self.tail.gained(logs);
+        if gained.restarted {
+            self.totals = FunctionTotals::default();
+        }
+        for line in &gained.lines {
+            self.add(line);
         }
         self.totals
     }

@@ -409,14 +409,16 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
         total += kept.batch.batch_size;
     }
     assert_eq!(total, 40);
-    // The kept-batches alarm told the topic once for the incident, not once per batch.
+    // Raised and announced: the kept-batches alarm, once for the incident (not once per
+    // batch), and the storage-failures alarm, from the function's EMF `BatchItemFailures`
+    // (put to CloudWatch as CloudWatch Logs would; partial failures are not `Errors`).
     let kept_alarm = "realtime-data-processor-dev-kept-batches-waiting";
-    wait_for(
-        Duration::from_secs(30),
-        "the kept-batches alarm notification",
-        || async { inbox_count(&s, &inbox, kept_alarm).await > 0 },
-    )
-    .await;
+    for alarm in [kept_alarm, "realtime-data-processor-dev-storage-failures"] {
+        wait_for(Duration::from_secs(30), alarm, || async {
+            inbox_count(&s, &inbox, alarm).await > 0
+        })
+        .await;
+    }
     assert_eq!(inbox_count(&s, &inbox, kept_alarm).await, 1, "{keys:?}");
     // Archived before counting: the archive has all 80 records even though 40 failed.
     assert_eq!(archive(&s, "raw/").await.len(), 80);

@@ -14,7 +14,8 @@
 //! * per-shard checkpoints (everything before them is done) are kept in a file and a
 //!   restarted mapping resumes after them;
 //! * Lambda's CloudWatch metrics (Invocations, Errors, Throttles, Duration, IteratorAge)
-//!   are published to the emulator, so the stack's alarms fire.
+//!   are published to the emulator, so the stack's alarms fire; so are the function's EMF
+//!   metrics, as CloudWatch Logs extracts them on AWS (`emf`).
 
 // The submodules' shared prelude (`use super::*`).
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,7 @@ use crate::runtime::{Environment, Hold, InvokeError};
 
 mod checkpoint; // checkpoints file and per-shard progress
 mod drive; // the sans-IO retry state machine
+pub mod emf; // the function's EMF lines, put to CloudWatch as CloudWatch Logs would
 mod lane; // batching, invocation, give-up
 mod metrics; // CloudWatch metrics
 mod reader; // one shard reader
@@ -278,6 +280,7 @@ pub async fn start(
     }
     let logs = state_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
+    tasks.push(tokio::spawn(emf::forward(clients.clone(), logs.clone())));
     let ctx = Arc::new(ShardCtx {
         clients: clients.clone(),
         deployed: deployed.clone(),
