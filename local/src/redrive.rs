@@ -7,11 +7,11 @@
 //! Killed at any point and run again, it is exact: invoking again is idempotent (marks),
 //! recovery rebuilds pages from the archive, and the object is deleted only after both.
 
-use aws_sdk_cloudwatch::types::StateValue;
 use std::future::Future;
 use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_sdk_cloudwatch::types::StateValue;
 use serde::Serialize;
 
 use crate::clients::Clients;

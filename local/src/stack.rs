@@ -241,9 +241,7 @@ impl LocalStack {
             cfg: &cfg,
             kept_alarm: self
                 .deployed
-                .outputs
-                .get(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME)
-                .map_or("", String::as_str),
+                .output(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME),
         };
         let retries = self.deployed.mapping.maximum_retry_attempts;
         let r = crate::redrive::redrive(&stores, &mut f, retries).await;

@@ -174,12 +174,12 @@ pub(super) fn alarms() -> Result<Group, Error> {
 }
 
 /// The physical name of the stack's alarm with `suffix` (`<function>-<suffix>`).
-pub fn alarm_name(suffix: &str) -> String {
+fn alarm_name(suffix: &str) -> String {
     format!("{}-{suffix}", physical_name(base_names::FUNCTION, &stack()))
 }
 
 /// The suffix of the kept-batches alarm, which `redrive` sets OK once the bucket is empty.
-pub const KEPT_BATCHES_SUFFIX: &str = "kept-batches-waiting";
+const KEPT_BATCHES_SUFFIX: &str = "kept-batches-waiting";
 
 const LAMBDA: &str = "AWS/Lambda";
 
@@ -204,7 +204,7 @@ fn metric(
 
 /// The stall expression's metric ids and the expression itself: 1 in a minute where
 /// records reached the stream and the function was invoked for none, else 0.
-pub const STALLED_EXPRESSION: &str =
+const STALLED_EXPRESSION: &str =
     "IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)";
 
 /// Records arriving (Kinesis `IncomingRecords`) against the function's `Invocations`.

@@ -9,7 +9,7 @@ use crate::program::{Program, Resource};
 use crate::settings::Settings;
 use crate::{Error, FUNCTION_ARCHIVE_DIR, PROJECT};
 
-pub mod alarms;
+mod alarms;
 mod bucket;
 pub mod dashboard;
 pub mod failure;

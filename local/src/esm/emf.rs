@@ -71,9 +71,7 @@ pub fn data_of(line: &str) -> Vec<(String, MetricDatum)> {
 }
 
 /// Forwards the EMF metrics the function logs under `logs` from now on (not lines already
-/// there: a restarted mapping does not put them twice), every second, until aborted. A
-/// failed put is logged and its data dropped: these are observations, and an emulator
-/// outage must not stop the pipeline.
+/// there: a restarted mapping does not put them twice), every second, until aborted.
 pub(super) async fn forward(c: Clients, logs: PathBuf) {
     let mut tail = Tail::default();
     let _ = tail.gained(&logs);
@@ -87,18 +85,7 @@ pub(super) async fn forward(c: Clients, logs: PathBuf) {
             }
         }
         for (ns, data) in by_namespace {
-            for chunk in data.chunks(500) {
-                let r = c
-                    .cloudwatch
-                    .put_metric_data()
-                    .namespace(&ns)
-                    .set_metric_data(Some(chunk.to_vec()))
-                    .send()
-                    .await;
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, namespace = ns, "PutMetricData of the function's EMF metrics failed");
-                }
-            }
+            super::metrics::put(&c, &ns, &data).await;
         }
     }
 }

@@ -194,7 +194,8 @@ impl Lane {
         self.publish_by(
             ("FunctionName", &self.function_name),
             name,
-            (value, None),
+            value,
+            None,
             unit,
         );
     }
@@ -205,7 +206,8 @@ impl Lane {
         &self,
         dimension: (&str, &str),
         name: &str,
-        (value, at_ms): (f64, Option<i64>),
+        value: f64,
+        at_ms: Option<i64>,
         unit: StandardUnit,
     ) {
         let d = MetricDatum::builder()
@@ -324,7 +326,8 @@ impl Lane {
                     self.publish_by(
                         ("EventSourceMappingUUID", &self.spec.uuid),
                         "OnFailureDestinationDeliveredEventCount",
-                        (recs.len() as f64, Some(at)),
+                        recs.len() as f64,
+                        Some(at),
                         StandardUnit::Count,
                     );
                     break;
