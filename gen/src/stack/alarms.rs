@@ -204,8 +204,7 @@ fn metric(
 
 /// The stall expression's metric ids and the expression itself: 1 in a minute where
 /// records reached the stream and the function was invoked for none, else 0.
-const STALLED_EXPRESSION: &str =
-    "IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)";
+const STALLED_EXPRESSION: &str = "IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)";
 
 /// Records arriving (Kinesis `IncomingRecords`) against the function's `Invocations`.
 fn stalled() -> Watched {
