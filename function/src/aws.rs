@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -61,6 +62,7 @@ pub fn into_attribute(v: Av) -> AttributeValue {
     match v {
         Av::S(s) => AttributeValue::S(s),
         Av::N(n) => AttributeValue::N(n),
+        Av::B(b) => AttributeValue::B(Blob::new(b)),
         Av::Bool(b) => AttributeValue::Bool(b),
         Av::M(m) => AttributeValue::M(m.into_iter().map(|(k, v)| (k, into_attribute(v))).collect()),
     }
@@ -72,11 +74,12 @@ pub fn to_attribute(v: &Av) -> AttributeValue {
 }
 
 /// An SDK attribute value as an item value; `None` when it, or any value inside it, is of
-/// a type a page never holds (a list, a set, binary, NULL).
+/// a type a page never holds (a list, a set, NULL).
 pub fn from_attribute(v: &AttributeValue) -> Option<Av> {
     Some(match v {
         AttributeValue::S(s) => Av::S(s.clone()),
         AttributeValue::N(n) => Av::N(n.clone()),
+        AttributeValue::B(b) => Av::B(b.as_ref().to_vec()),
         AttributeValue::Bool(b) => Av::Bool(*b),
         AttributeValue::M(m) => Av::M(
             m.iter()

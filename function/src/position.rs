@@ -1,5 +1,6 @@
 //! Where a user record sits in a shard: Kinesis sequence number plus sub-record index.
 
+use num_bigint::BigUint;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -49,12 +50,62 @@ pub struct Position {
 }
 
 impl Position {
-    /// Parses the `<seq>:<sub>` form stored in high-water marks.
+    /// Parses the `<seq>:<sub>` text form (marks written by earlier versions; tests).
     pub fn parse(s: &str) -> Option<Self> {
         let (seq, sub) = s.split_once(':')?;
         Some(Self {
             seq: SeqNo::parse(seq)?,
             sub: sub.parse().ok()?,
+        })
+    }
+}
+
+/// Longest [`Position::to_bytes`]: a 129-digit sequence number (< 2^429, 54 bytes) after a
+/// sub-record index of up to 5 LEB128 bytes.
+pub const MAX_POSITION_BINARY_BYTES: usize = 5 + 54;
+
+impl Position {
+    /// The compact form stored in marks: the sub-record index as LEB128, then the sequence
+    /// number as a big-endian unsigned integer (25 bytes for a 56-digit sequence number and
+    /// a plain record, against 58 as `<seq>:<sub>` text).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MAX_POSITION_BINARY_BYTES);
+        let mut sub = self.sub;
+        loop {
+            let byte = (sub & 0x7f) as u8;
+            sub >>= 7;
+            if sub == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        let seq = BigUint::parse_bytes(self.seq.0.as_bytes(), 10).unwrap_or_default();
+        out.extend(seq.to_bytes_be());
+        out
+    }
+
+    /// Reads [`Position::to_bytes`]; `None` for bytes it cannot have written.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut sub: u32 = 0;
+        let mut used = 0;
+        for (i, b) in bytes.iter().enumerate().take(5) {
+            if i == 4 && b & 0x7f > 0x0f {
+                return None; // past u32
+            }
+            sub |= u32::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                used = i + 1;
+                break;
+            }
+        }
+        let seq = bytes.get(used..).filter(|s| used > 0 && !s.is_empty())?;
+        if bytes.len() > MAX_POSITION_BINARY_BYTES || (seq.len() > 1 && seq[0] == 0) {
+            return None;
+        }
+        Some(Self {
+            seq: SeqNo::parse(&BigUint::from_bytes_be(seq).to_str_radix(10))?,
+            sub,
         })
     }
 }
@@ -86,6 +137,46 @@ mod tests {
                 .expect("valid"),
             sub: 3,
         };
-        assert_eq!(Position::parse(&p.to_string()), Some(p));
+        assert_eq!(Position::parse(&p.to_string()), Some(p.clone()));
+        assert_eq!(Position::from_bytes(&p.to_bytes()), Some(p.clone()));
+        assert_eq!(p.to_bytes().len(), 1 + 24);
+    }
+
+    #[test]
+    fn binary_positions_round_trip_at_the_extremes() {
+        for (seq, sub) in [
+            ("0", 0),
+            ("1", 127),
+            ("255", 128),
+            (&*"9".repeat(129), u32::MAX),
+        ] {
+            let p = Position {
+                seq: SeqNo::parse(seq).expect("valid"),
+                sub,
+            };
+            let b = p.to_bytes();
+            assert!(b.len() <= MAX_POSITION_BINARY_BYTES, "{seq}: {}", b.len());
+            assert_eq!(Position::from_bytes(&b), Some(p), "{seq}:{sub}");
+        }
+        assert_eq!(
+            Position {
+                seq: SeqNo::parse(&"9".repeat(129)).expect("valid"),
+                sub: u32::MAX
+            }
+            .to_bytes()
+            .len(),
+            MAX_POSITION_BINARY_BYTES
+        );
+        // Bytes the writer never produces.
+        for bad in [
+            &[][..],
+            &[0x80],
+            &[0x00],
+            &[0x00, 0x00, 0x01],
+            &[0xff; 6],
+            &[0xff, 0xff, 0xff, 0xff, 0x1f, 0x01],
+        ] {
+            assert_eq!(Position::from_bytes(bad), None, "{bad:?}");
+        }
     }
 }

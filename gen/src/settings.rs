@@ -355,6 +355,13 @@ impl Default for Settings {
     }
 }
 
+/// How long before its arrival a record's event time may be and still name its window: the
+/// function's `MAX_PAST_AGE_SECONDS` default, which the program does not change (a contract
+/// test holds the two equal). Older event times fall back to the arrival.
+pub const EVENT_TIME_MAX_AGE_SECS: u64 = 7 * 86_400;
+/// The function's margin before a page's earliest expiry (`function::store::EXPIRY_MARGIN_MS`).
+pub const EXPIRY_MARGIN_SECS: u64 = 3_600;
+
 impl Settings {
     /// Rules that span several settings; every violation is reported at once.
     pub fn validate(&self) -> Result<(), Error> {
@@ -370,13 +377,17 @@ impl Settings {
         }
         let ttl_secs = u64::from(self.metrics_ttl_days.get()) * 86_400;
         let retention_secs = u64::from(self.retention_hours.get()) * 3600;
-        if ttl_secs <= retention_secs {
+        let deliverable_secs = retention_secs + EVENT_TIME_MAX_AGE_SECS + EXPIRY_MARGIN_SECS;
+        if ttl_secs <= deliverable_secs {
             problems.push(format!(
                 "metricsTtlDays ({} days) must be longer than the stream retention \
-                 (retentionHours: {} hours): a page that expires while its records can still \
-                 be read again from the stream lets them be counted twice",
+                 (retentionHours: {} hours) plus how old an event time may be (7 days) plus \
+                 an hour: more than {:.1} days. A record can be delivered again for as long as \
+                 the stream keeps it, and its window can end 7 days before it arrived; a page \
+                 of that window that expires meanwhile lets it be counted twice",
                 self.metrics_ttl_days.get(),
-                self.retention_hours.get()
+                self.retention_hours.get(),
+                deliverable_secs as f64 / 86_400.0,
             ));
         }
         if self.archive_deep_archive_days.get() < self.archive_glacier_days.get() + 90 {
@@ -442,25 +453,34 @@ mod tests {
     }
 
     #[test]
-    fn metrics_must_outlive_the_stream_retention() {
+    fn metrics_must_outlive_what_the_stream_can_still_deliver() {
+        // 7 days of retention, event times up to 7 days old, an hour: 14.04 days.
         let s = Settings {
             retention_hours: RetentionHours::new(24 * 7).expect("in range"),
-            metrics_ttl_days: TtlDays::new(7).expect("in range"),
+            metrics_ttl_days: TtlDays::new(14).expect("in range"),
             ..Settings::default()
         };
         let e = s
             .validate()
-            .expect_err("7 days of TTL for 7 days of retention")
+            .expect_err("14 days of TTL for 7 days of retention")
             .to_string();
         assert!(
-            e.contains("metricsTtlDays (7 days)") && e.contains("168 hours"),
+            e.contains("metricsTtlDays (14 days)")
+                && e.contains("168 hours")
+                && e.contains("14.0 days"),
             "{e}"
         );
         let ok = Settings {
-            metrics_ttl_days: TtlDays::new(8).expect("in range"),
+            metrics_ttl_days: TtlDays::new(15).expect("in range"),
             ..s
         };
-        ok.validate().expect("8 days outlive 7");
+        ok.validate().expect("15 days outlive 14.04");
+        // The dev stack's own: a day of retention, 9 days.
+        let dev = Settings {
+            metrics_ttl_days: TtlDays::new(8).expect("in range"),
+            ..Settings::default()
+        };
+        assert!(dev.validate().is_err(), "8 days for 1 + 7 days and an hour");
     }
 
     #[test]

@@ -288,6 +288,7 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
         &op::FAILED_BATCHES_OBJECTS[..],
         &op::LIST_BUCKET,
         &op::ARCHIVE_OBJECTS,
+        &op::QUARANTINE,
         &op::FUNCTION,
         &op::TABLE,
         &op::LOGS,
@@ -313,9 +314,10 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
         }
     }
     let on = |action: &str| on(&granted, action);
-    // Only kept batches are ever deleted; nothing is written to the archive.
+    // Only kept batches are ever deleted; only rejected/ is written to (a kept batch past its
+    // counting deadline, quarantined), never the raw archive.
     assert_eq!(on("s3:DeleteObject"), ["${failedBatchesBucket.arn}/*"]);
-    assert!(on("s3:PutObject").is_empty());
+    assert_eq!(on("s3:PutObject"), ["${archiveBucket.arn}/rejected/*"]);
     assert_eq!(
         on("s3:GetObject"),
         ["${failedBatchesBucket.arn}/*", "${archiveBucket.arn}/*"]

@@ -49,6 +49,13 @@ pub enum Error {
     /// A metrics item is not a page the function wrote.
     #[error("metrics item: {0}")]
     Item(String),
+    /// A kept batch could not be moved to the archive's `rejected/` (it stays kept).
+    #[error("quarantining kept batch {key}")]
+    Quarantine {
+        key: String,
+        #[source]
+        source: BoxError,
+    },
     /// Running the function failed.
     #[error("function runtime: {0}")]
     Runtime(String),

@@ -228,6 +228,14 @@ impl LocalStack {
 
     /// Redrives the kept batches through this stack's own function.
     pub async fn redrive(&self) -> Result<crate::redrive::Redrive, Error> {
+        self.redrive_expired(crate::redrive::Expired::Keep).await
+    }
+
+    /// [`Self::redrive`], saying what becomes of batches past their counting deadline.
+    pub async fn redrive_expired(
+        &self,
+        expired: crate::redrive::Expired,
+    ) -> Result<crate::redrive::Redrive, Error> {
         let mut f = esm::LocalFunction::new(
             &self.deployed,
             &self.bootstrap,
@@ -244,7 +252,7 @@ impl LocalStack {
                 .output(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME),
         };
         let retries = self.deployed.mapping.maximum_retry_attempts;
-        let r = crate::redrive::redrive(&stores, &mut f, retries).await;
+        let r = crate::redrive::redrive(&stores, &mut f, retries, expired).await;
         f.stop().await;
         r
     }

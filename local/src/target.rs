@@ -18,6 +18,7 @@ pub mod actions {
     pub const FAILED_BATCHES_OBJECTS: [&str; 2] = ["s3:GetObject", "s3:DeleteObject"];
     pub const LIST_BUCKET: [&str; 1] = ["s3:ListBucket"];
     pub const ARCHIVE_OBJECTS: [&str; 1] = ["s3:GetObject"];
+    pub const QUARANTINE: [&str; 1] = ["s3:PutObject"];
     pub const FUNCTION: [&str; 2] = ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"];
     pub const TABLE: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
     pub const LOGS: [&str; 1] = ["logs:FilterLogEvents"];

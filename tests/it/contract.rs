@@ -162,6 +162,9 @@ fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
     assert_eq!(cli::FAILED_BATCHES_OBJECTS, policy::FAILED_BATCHES_OBJECTS);
     assert_eq!(cli::LIST_BUCKET, policy::LIST_BUCKET);
     assert_eq!(cli::ARCHIVE_OBJECTS, policy::ARCHIVE_OBJECTS);
+    assert_eq!(cli::QUARANTINE, policy::QUARANTINE);
+    // Quarantining writes what the function's own archive adapter writes.
+    assert_eq!(cli::QUARANTINE, function::aws::actions::S3);
     assert_eq!(cli::FUNCTION, policy::FUNCTION);
     assert_eq!(cli::TABLE, policy::TABLE);
     assert_eq!(cli::LOGS, policy::LOGS);
@@ -169,4 +172,18 @@ fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
     assert_eq!(cli::ALARM_STATE, policy::ALARM_STATE);
     // The table calls recovery makes are the function's own.
     assert_eq!(cli::TABLE, function::aws::actions::DYNAMODB);
+}
+
+#[test]
+fn the_ttl_rule_uses_the_functions_own_bounds() {
+    use r#gen::settings::{EVENT_TIME_MAX_AGE_SECS, EXPIRY_MARGIN_SECS};
+    // The program does not set MAX_PAST_AGE_SECONDS: the function's default applies.
+    assert_eq!(EVENT_TIME_MAX_AGE_SECS, function::config::PAST_AGE.default);
+    let program = r#gen::stack::program().expect("program");
+    let text = serde_json::to_string(&program).expect("json");
+    assert!(!text.contains(function::config::MAX_PAST_AGE_SECONDS));
+    assert_eq!(
+        i64::try_from(EXPIRY_MARGIN_SECS * 1000).expect("small"),
+        function::store::EXPIRY_MARGIN_MS
+    );
 }

@@ -18,11 +18,12 @@ pub const MAX_EXPRESSION_BYTES: usize = 4096;
 /// Most significant digits of a Number.
 pub const MAX_NUMBER_DIGITS: usize = 38;
 
-/// An attribute value: string, number (decimal text), boolean or map.
+/// An attribute value: string, number (decimal text), binary, boolean or map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Av {
     S(String),
     N(String),
+    B(Vec<u8>),
     Bool(bool),
     M(BTreeMap<String, Av>),
 }
@@ -47,6 +48,14 @@ impl Av {
         }
     }
 
+    /// The bytes, if this is a binary value.
+    pub fn as_b(&self) -> Option<&[u8]> {
+        match self {
+            Av::B(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The map, if this is one.
     pub fn as_m(&self) -> Option<&BTreeMap<String, Av>> {
         match self {
@@ -60,6 +69,7 @@ impl Av {
         match self {
             Av::S(s) => s.len(),
             Av::N(n) => number_size(n),
+            Av::B(b) => b.len(),
             Av::Bool(_) => 1,
             Av::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + v.size()).sum::<usize>(),
         }

@@ -39,6 +39,21 @@ pub fn condition(w: &Write) -> &'static str {
     }
 }
 
+/// Margin kept before a page's earliest possible expiry, for clocks that disagree.
+pub const EXPIRY_MARGIN_MS: i64 = 3_600_000;
+
+/// The last moment (epoch ms) a record that arrived at `arrival_ms` can still be counted
+/// exactly: every page of its aggregate lives at least `ttl_days` past the window's end,
+/// and the window ends after the record's event time, which is at most `max_past_ms`
+/// before its arrival (older times fall back to the arrival). Later, a page of the
+/// aggregate may have expired while another remains, and a writer that finds page 0
+/// absent would give a domain a second mark: what is counted then may be counted twice.
+/// The stream cannot deliver that late (`gen` keeps `metricsTtlDays` past the retention
+/// and `max_past_ms`); a redrive of a batch kept for that long can, and refuses it.
+pub fn count_deadline_ms(arrival_ms: i64, max_past_ms: i64, ttl_days: u32) -> i64 {
+    arrival_ms - max_past_ms + i64::from(ttl_days) * 86_400_000 - EXPIRY_MARGIN_MS
+}
+
 /// The metrics table, as the function uses it.
 pub trait MetricsStore: Sync {
     /// Replaces one page if its version is still the expected one.

@@ -20,7 +20,8 @@ pub mod attr {
     pub const PARTITION_KEY: &str = "partition_key";
     /// Table sort key: the window label, plus `#<page>` for pages after the first.
     pub const SORT_KEY: &str = "timestamp";
-    /// TTL attribute: window end + `metricsTtlDays`, epoch seconds.
+    /// TTL attribute: the later of window end and latest arrival, + `metricsTtlDays`, epoch
+    /// seconds.
     pub const TTL: &str = "ttl";
     /// Window start label (`YYYY-MM-DDTHH:MM:SSZ`), the same on every page.
     pub const WINDOW: &str = "window";
@@ -34,7 +35,8 @@ pub mod attr {
     pub const METRICS: &str = "metrics";
     /// Map: event value → count.
     pub const EVENTS: &str = "events";
-    /// Map: shard id → {Kinesis partition key → `<sequence>:<sub>`}.
+    /// Map: shard id → {Kinesis partition key → position ([`crate::position::Position::to_bytes`], binary;
+    /// `<sequence>:<sub>` text as earlier versions wrote it is still read)}.
     pub const MARKS: &str = "marks";
     /// Metric or event observations not aggregated (caps, 38-digit overflow).
     pub const NOT_AGGREGATED: &str = "not_aggregated";
@@ -334,7 +336,7 @@ impl Page {
         let events = self.events.iter().map(|(k, c)| (k.clone(), n(c)));
         put(attr::EVENTS, Av::M(events.collect()));
         let marks = self.marks.iter().map(|(shard, keys)| {
-            let keys = keys.iter().map(|(k, p)| (k.clone(), Av::S(p.to_string())));
+            let keys = keys.iter().map(|(k, p)| (k.clone(), Av::B(p.to_bytes())));
             (shard.clone(), Av::M(keys.collect()))
         });
         put(attr::MARKS, Av::M(marks.collect()));
@@ -436,7 +438,12 @@ impl Page {
             let parsed = keys
                 .iter()
                 .map(|(k, p)| {
-                    let pos = p.as_s().and_then(Position::parse);
+                    // Binary since marks were made compact; text as earlier versions wrote.
+                    let pos = match p {
+                        Av::B(b) => Position::from_bytes(b),
+                        Av::S(s) => Position::parse(s),
+                        _ => None,
+                    };
                     pos.map(|p| (k.clone(), p))
                         .ok_or_else(|| format!("mark {shard}/{k} is not a position"))
                 })
@@ -464,8 +471,8 @@ impl Page {
     }
 }
 
-/// Longest position text: a 129-digit sequence number, `:`, a 10-digit sub-record index.
-pub const MAX_POSITION_BYTES: usize = 129 + 1 + 10;
+/// Longest position as a mark stores it ([`Position::to_bytes`]).
+pub const MAX_POSITION_BYTES: usize = crate::position::MAX_POSITION_BINARY_BYTES;
 
 /// Bytes one mark may take in the marks map, counted at the longest position it can ever
 /// grow to, so a page's marks never outgrow the budget after it took them.

@@ -207,3 +207,12 @@ pub fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, us
     ];
     (any::<prop::sample::Index>(), 1usize..6, next, 0usize..3)
 }
+
+/// A position anywhere in the range Kinesis allows: a 1–129-digit sequence number (leading
+/// zeros included, which parse away) and any sub-record index.
+pub fn arb_position() -> impl Strategy<Value = function::position::Position> {
+    ("[0-9]{1,129}", any::<u32>()).prop_map(|(seq, sub)| function::position::Position {
+        seq: function::position::SeqNo::parse(&seq).expect("1-129 digits"),
+        sub,
+    })
+}

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use function::archive::MemoryArchive;
 use function::handler::{Backoff, Processor};
+use function::position::Position;
 use function::store::item::{self, Av, Item};
 use function::store::page::{MAX_EVENTS_PER_PAGE, MAX_METRICS_PER_PAGE, MAX_NAME_BYTES};
 use function::store::{Dec, MemoryTable, MetricsStore, Outcome, Page, Stat, Write};
 use proptest::prelude::*;
 
+use crate::arb::arb_position;
 use crate::support::{block_on, config, fixture};
 
 #[track_caller]
@@ -48,6 +50,16 @@ proptest! {
         let want = Dec(m * 10i128.pow((e + 9) as u32));
         prop_assert_eq!(Dec::parse(&format!("{m}E{e}")), Some(want));
         prop_assert_eq!(Dec::parse(&format!("{m}e+{e}").replace("+-", "-")), Some(want));
+    }
+
+    #[test]
+    fn positions_survive_their_binary_form(a in arb_position(), b in arb_position()) {
+        let (ba, bb) = (a.to_bytes(), b.to_bytes());
+        prop_assert!(ba.len() <= function::store::page::MAX_POSITION_BYTES);
+        prop_assert_eq!(Position::from_bytes(&ba), Some(a.clone()));
+        prop_assert_eq!(Position::parse(&a.to_string()), Some(a.clone()));
+        // Distinct positions, distinct bytes (a mark never stands for another position).
+        prop_assert_eq!(a == b, ba == bb);
     }
 }
 
@@ -287,6 +299,38 @@ fn a_page_attribute_of_the_wrong_shape_is_an_error_naming_it() {
         Av::M([(shard.clone(), Av::S("x".into()))].into()),
     );
     assert!(Page::from_item(&bad).expect_err("marks").contains(&shard));
+}
+
+/// Marks are stored binary; a page an earlier version wrote with `<seq>:<sub>` text marks
+/// reads as the same page, and bytes no writer produces are an error naming the mark.
+#[test]
+fn marks_read_in_both_forms_and_bad_bytes_are_an_error() {
+    let (_, item) = written();
+    let page = Page::from_item(&item).expect("a page");
+    let recode = |f: &dyn Fn(&Av) -> Av| {
+        let mut other = item.clone();
+        let Some(Av::M(shards)) = other.get_mut("marks") else {
+            panic!("marks");
+        };
+        for keys in shards.values_mut() {
+            let Av::M(keys) = keys else { panic!("keys") };
+            keys.values_mut().for_each(|v| *v = f(v));
+        }
+        other
+    };
+    let as_text = recode(&|v| {
+        let b = v.as_b().expect("binary marks");
+        let pos = function::position::Position::from_bytes(b).expect("a position");
+        Av::S(pos.to_string())
+    });
+    assert_eq!(Page::from_item(&as_text), Ok(page.clone()));
+    // Written back, a text page becomes binary again: same page, smaller item.
+    assert_eq!(Page::from_item(&page.to_item()), Ok(page));
+    assert!(item::item_size(&item) < item::item_size(&as_text));
+    for bad in [vec![], vec![0x80], vec![0x00, 0x00, 0x01]] {
+        let e = Page::from_item(&recode(&|_| Av::B(bad.clone()))).expect_err("bad bytes");
+        assert!(e.contains("mark"), "{bad:?}: {e}");
+    }
 }
 
 #[test]

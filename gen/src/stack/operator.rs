@@ -18,6 +18,9 @@ pub mod actions {
     pub const LIST_BUCKET: [&str; 1] = ["s3:ListBucket"];
     /// Archive objects read by recovery and `rejected`.
     pub const ARCHIVE_OBJECTS: [&str; 1] = ["s3:GetObject"];
+    /// Redrive `--expired quarantine`: a kept batch past its counting deadline, under
+    /// `rejected/` only.
+    pub const QUARANTINE: [&str; 1] = ["s3:PutObject"];
     /// The function: its settings (window, rules) and redrive's invocation.
     pub const FUNCTION: [&str; 2] = ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"];
     /// Pages read by `query` and rebuilt by recovery (conditional writes).
@@ -52,6 +55,11 @@ pub(super) fn operator() -> Result<Group, Error> {
             "ReadArchive",
             &actions::ARCHIVE_OBJECTS,
             vec![format!("{archive}/*")],
+        ),
+        Statement::allow(
+            "QuarantineExpiredKeptBatches",
+            &actions::QUARANTINE,
+            vec![format!("{archive}/rejected/*")],
         ),
         Statement::allow(
             "InvokeProcessor",

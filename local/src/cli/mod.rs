@@ -182,6 +182,11 @@ pub enum Cmd {
         /// nothing.
         #[arg(long)]
         dry_run: bool,
+        /// What becomes of a batch kept past its counting deadline (metricsTtlDays after
+        /// the oldest window it can hold): kept in the bucket, or moved to the archive's
+        /// rejected/ uncounted. Such a batch is never counted.
+        #[arg(long, value_enum, default_value_t = crate::redrive::Expired::Keep)]
+        expired: crate::redrive::Expired,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -444,7 +449,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             print_rows(&rows?, json, bench_view::table);
             Ok(())
         }
-        Cmd::Redrive { dry_run, json } => redrive::run(&target, dry_run, json).await,
+        Cmd::Redrive {
+            dry_run,
+            expired,
+            json,
+        } => redrive::run(&target, dry_run, expired, json).await,
     }
 }
 

@@ -3,12 +3,17 @@
 
 use super::Target;
 use crate::error::Error;
-use crate::redrive::{self, Redrive, Stores};
+use crate::redrive::{self, Expired, Redrive, Stores};
 use crate::target::{LambdaFunction, Operated};
 use r#gen::stack::outputs;
 
 /// Runs `redrive` (or `--dry-run`) against the target.
-pub async fn run(target: &Target, dry_run: bool, json: bool) -> Result<(), Error> {
+pub async fn run(
+    target: &Target,
+    dry_run: bool,
+    expired: Expired,
+    json: bool,
+) -> Result<(), Error> {
     let op = target.operated().await?;
     let cfg = op.config()?;
     let stores = Stores {
@@ -33,12 +38,13 @@ pub async fn run(target: &Target, dry_run: bool, json: bool) -> Result<(), Error
                 &stores,
                 &mut f,
                 state.deployed.mapping.maximum_retry_attempts,
+                expired,
             )
             .await;
             f.stop().await;
             r?
         }
-        None => deployed(&op, &stores).await?,
+        None => deployed(&op, &stores, expired).await?,
     };
     show(&report, json)?;
     if report.waiting() > 0 {
@@ -51,12 +57,12 @@ pub async fn run(target: &Target, dry_run: bool, json: bool) -> Result<(), Error
 }
 
 /// The deployed function, retried as often as its mapping would (the seed's 3).
-async fn deployed(op: &Operated, stores: &Stores<'_>) -> Result<Redrive, Error> {
+async fn deployed(op: &Operated, stores: &Stores<'_>, expired: Expired) -> Result<Redrive, Error> {
     let mut f = LambdaFunction {
         client: op.clients.lambda.clone(),
         name: op.output(outputs::PROCESSOR_FUNCTION_NAME).to_owned(),
     };
-    redrive::redrive(stores, &mut f, RETRIES).await
+    redrive::redrive(stores, &mut f, RETRIES, expired).await
 }
 
 /// Invocations of a kept batch that may fail before it is left for the next redrive.
@@ -75,6 +81,13 @@ fn show(r: &Redrive, json: bool) -> Result<(), Error> {
         r.recounted,
         r.waiting()
     );
+    if r.quarantined > 0 {
+        println!(
+            "quarantined {} batches past their counting deadline ({} records) under rejected/, \
+             uncounted",
+            r.quarantined, r.quarantined_records
+        );
+    }
     if r.alarm_cleared {
         println!("the bucket is empty: the kept-batches alarm is OK again");
     }
@@ -120,6 +133,9 @@ async fn preview(stores: &Stores<'_>, json: bool) -> Result<(), Error> {
             k.rebuild.not_counted,
             k.rebuild.archive_hours.join(", ")
         );
+        if let Some(reason) = &k.past_deadline {
+            println!("  not redriven: {reason}");
+        }
     }
     for (key, reason) in &unreadable {
         println!("not a readable invocation record (stays): {key}: {reason}");

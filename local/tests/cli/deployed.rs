@@ -278,6 +278,72 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     let again = json(&run(&s, &outputs, &["redrive", "--json"]));
     assert_eq!(again["batches"], 0, "{again}");
     assert_eq!(table(&s, &outputs, &entities), want);
+    // A batch kept for years (the Lambda guide's, arrived 2019): past its counting deadline,
+    // so never invoked. By default it stays, with the reason; `--expired quarantine` moves
+    // its records to rejected/, uncounted. The table does not change either way.
+    let failed = s.deployed.mapping.failure_bucket.clone();
+    let old_key = local::failure::key("0000", "shardId-000000000001", now);
+    s.clients
+        .s3
+        .put_object()
+        .bucket(&failed)
+        .key(&old_key)
+        .body(
+            include_bytes!("../../fixtures/on-failure-s3-kinesis.json")
+                .to_vec()
+                .into(),
+        )
+        .send()
+        .await
+        .expect("plant an old kept batch");
+    let plan = json(&run(&s, &outputs, &["redrive", "--dry-run", "--json"]));
+    let why = plan["kept"][0]["past_deadline"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("counting deadline"), "{plan}");
+    let o = run(&s, &outputs, &["redrive", "--json"]);
+    assert!(
+        !o.status.success(),
+        "a batch left waiting fails the command"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON output");
+    assert_eq!(report["still_failing"][0][0], old_key.as_str(), "{report}");
+    assert!(
+        super::stderr(&o).contains("still waiting"),
+        "{}",
+        super::stderr(&o)
+    );
+    assert_eq!(kept(&s).await, std::slice::from_ref(&old_key));
+    let report = json(&run(
+        &s,
+        &outputs,
+        &["redrive", "--expired", "quarantine", "--json"],
+    ));
+    assert_eq!(
+        (
+            &report["quarantined"],
+            &report["quarantined_records"],
+            &report["batches"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(0)
+        ),
+        "{report}"
+    );
+    assert!(kept(&s).await.is_empty());
+    let quarantined = s
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(&archive)
+        .prefix("rejected/year=2019/month=11/")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(quarantined.contents().len(), 1, "{quarantined:?}");
+    assert_eq!(table(&s, &outputs, &entities), want);
     // logs: the deployed function's lines from CloudWatch Logs (its redrive invocations).
     let o = run(&s, &outputs, &["logs", "--since", "10m", "--lines", "500"]);
     let text = String::from_utf8_lossy(&o.stdout);

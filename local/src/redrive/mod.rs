@@ -6,6 +6,9 @@
 //!
 //! Killed at any point and run again, it is exact: invoking again is idempotent (marks),
 //! recovery rebuilds pages from the archive, and the object is deleted only after both.
+//! A batch kept past its counting deadline is not invoked ([`expired`]).
+
+pub mod expired;
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use crate::clients::Clients;
 use crate::error::Error;
 use crate::esm::response::{self, BatchResponse};
 use crate::failure::{self, FailureRecord};
+pub use expired::Expired;
 
 /// How redrive reaches the function.
 pub trait Invoker {
@@ -46,6 +50,10 @@ pub struct Redrive {
     /// Metrics pages rebuilt from the archive, and records they count that they did not.
     pub pages_rebuilt: u64,
     pub recounted: u64,
+    /// Kept batches past their counting deadline moved to `rejected/` uncounted
+    /// (`--expired quarantine`), and their records.
+    pub quarantined: u64,
+    pub quarantined_records: u64,
     /// Whether the bucket was left empty and the kept-batches alarm set OK.
     pub alarm_cleared: bool,
 }
@@ -65,6 +73,8 @@ pub struct Kept {
     /// The payload's `Records`, verbatim (a retry sends the rest of them unchanged).
     pub records: Vec<serde_json::Value>,
     pub seqs: Vec<String>,
+    /// When its oldest record arrived (none for an empty batch).
+    pub first_arrival_ms: Option<i64>,
 }
 
 impl Kept {
@@ -80,6 +90,7 @@ impl Kept {
         };
         Ok(Self {
             key: key.to_owned(),
+            first_arrival_ms: strict.iter().map(|r| r.arrival_ms).min(),
             seqs: strict.into_iter().map(|r| r.sequence_number).collect(),
             record,
             records,
@@ -148,11 +159,13 @@ impl Stores<'_> {
 /// archives them and counts those past their marks; a partial response retries the rest,
 /// a failed invocation is retried up to `retries` times), rebuilds from the archive every
 /// page holding their (shard, partition key) domains (exact even when newer records of the
-/// same keys were counted meanwhile), and deletes the object after that.
+/// same keys were counted meanwhile), and deletes the object after that. A batch past its
+/// counting deadline is never invoked: `expired` says whether it stays or is quarantined.
 pub async fn redrive<I: Invoker>(
     stores: &Stores<'_>,
     function: &mut I,
     retries: u32,
+    expired: Expired,
 ) -> Result<Redrive, Error> {
     let mut report = Redrive::default();
     let mut last_kept_ms = None;
@@ -166,6 +179,20 @@ pub async fn redrive<I: Invoker>(
             }
         };
         last_kept_ms = last_kept_ms.max(failure::kept_at_ms(&kept.key));
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if let Some(reason) = expired::past_deadline(&kept, stores.cfg, now_ms) {
+            if expired == Expired::Keep {
+                tracing::warn!(key = kept.key, %reason, "a kept batch stays in the bucket");
+                report.still_failing.push((kept.key.clone(), reason));
+                continue;
+            }
+            let records = expired::quarantine(stores, &kept, &reason).await?;
+            failure::delete(stores.clients, stores.failed_bucket, &kept.key).await?;
+            tracing::warn!(key = kept.key, records, %reason, "a kept batch was quarantined");
+            report.quarantined += 1;
+            report.quarantined_records += records;
+            continue;
+        }
         match redrive_one(stores, function, retries, &kept).await {
             Ok(r) => {
                 failure::delete(stores.clients, stores.failed_bucket, &kept.key).await?;
@@ -320,6 +347,8 @@ pub struct KeptView {
     pub last_arrival: String,
     /// What recovery would read and rewrite.
     pub rebuild: function::recover::Preview,
+    /// Why it would not be invoked: past its counting deadline.
+    pub past_deadline: Option<String>,
 }
 
 /// What a redrive would do, read-only: the kept batches, their records, and the pages and
@@ -351,6 +380,11 @@ pub async fn dry_run(stores: &Stores<'_>) -> Result<(Vec<KeptView>, Vec<(String,
             first_arrival: b.approximate_arrival_of_first_record.clone(),
             last_arrival: b.approximate_arrival_of_last_record.clone(),
             rebuild,
+            past_deadline: expired::past_deadline(
+                &kept,
+                stores.cfg,
+                chrono::Utc::now().timestamp_millis(),
+            ),
         });
     }
     Ok((views, unreadable))
