@@ -271,6 +271,7 @@ mod tests {
     /// The launcher's patch keeps exactly the records MiniStack's own retention check
     /// keeps (random streams, checked in the emulator's venv against MiniStack's code).
     #[tokio::test]
+    #[ignore = "end-to-end tier (emulator): `cargo xtask ci`, or `cargo test -- --ignored`"]
     async fn the_patched_retention_check_keeps_what_ministack_keeps() {
         let root = crate::repo_root();
         install(&root).await.expect("the emulator's venv");

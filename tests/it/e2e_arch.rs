@@ -8,6 +8,7 @@ use local::producer;
 use crate::e2e::{assert_table, now_ms, send, up_as, wait_done};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end tier (emulator): `cargo xtask ci`, or `cargo test -- --ignored`"]
 async fn the_arm64_bootstrap_processes_batches() {
     let s = up_as("dev", "arm64", Some(Architecture::Arm64)).await;
     assert_eq!(s.deployed.function.architecture, Architecture::Arm64);

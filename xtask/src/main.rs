@@ -79,7 +79,9 @@ fn ci() -> Result<()> {
     if host()? == Architecture::X86_64 {
         toolchain::qemu()?;
     }
-    cargo(&["test", "--workspace", "--locked"])
+    // Both tiers: the hermetic tests and the end-to-end ones (`#[ignore]`d by `cargo test`:
+    // they start the emulator and run the packaged bootstraps).
+    cargo(&["test", "--workspace", "--locked", "--", "--include-ignored"])
 }
 
 fn main() -> Result<()> {

@@ -103,6 +103,7 @@ async fn kept(s: &LocalStack) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end tier (emulator): `cargo xtask ci`, or `cargo test -- --ignored`"]
 async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     let dir = state("deployed");
     let mut s = LocalStack::up(&UpOptions {
