@@ -1,4 +1,4 @@
-//! Micro-benchmark (not the handler's path): decode + extract + `aggregate::aggregate`
+//! Micro-benchmark (not the handler's path): decode + extract + `Page::add` per aggregate
 //! throughput on a realistic mix (peak memory: `micro_memory.rs`; the production path is
 //! `process.rs`).
 //!

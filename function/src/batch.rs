@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 
-use crate::aggregate::{WindowKey, key_of};
 use crate::archive::{Line, Payload};
 use crate::decode::{self, Body, Decoded};
 use crate::extract::{self, Envelope};
 use crate::position::{Position, SeqNo};
 use crate::store::Marked;
+use crate::window::{WindowKey, key_of};
 use crate::{Config, Error};
 
 /// Counters of one batch (logged as fields and as EMF metrics).

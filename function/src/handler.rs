@@ -18,11 +18,11 @@ use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use futures::stream::{self, StreamExt};
 
-use crate::aggregate::WindowKey;
 use crate::archive::{self, ArchiveStore, Line};
 use crate::batch::{self, Rec, Summary};
 use crate::position::{Position, SeqNo};
 use crate::store::{self, Marked, MetricsStore, Outcome, PageSettings, View};
+use crate::window::WindowKey;
 use crate::{Config, Error};
 
 /// Rounds of planning and writing one item before giving up on contention.

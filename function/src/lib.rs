@@ -2,13 +2,13 @@
 //! adapters for the AWS SDK and the Lambda runtime.
 //!
 //! * pure: [`decode`] (formats), [`kpl`], [`extract`], [`batch`] (a shard's records →
-//!   lines and observations), [`aggregate`], [`store`] (pages, plans, DynamoDB limits),
-//!   [`archive`] (objects and keys), [`position`];
+//!   lines and observations), [`window`] (which aggregate), [`store`] (pages, which
+//!   aggregate records, plans, DynamoDB limits), [`archive`] (objects and keys),
+//!   [`position`];
 //! * recovery: [`recover`] (rebuild pages of given-up records from the archive);
 //! * edges: [`handler`] (one batch, generic over [`archive::ArchiveStore`] and
 //!   [`store::MetricsStore`]), [`aws`] (SDK adapters), [`telemetry`] (logs and EMF).
 
-pub mod aggregate;
 pub mod archive;
 pub mod aws;
 pub mod batch;
@@ -22,6 +22,7 @@ pub mod position;
 pub mod recover;
 pub mod store;
 pub mod telemetry;
+pub mod window;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind};

@@ -21,8 +21,8 @@ use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::aggregate::{WindowKey, key_of};
 use crate::archive::{Kind, hour_prefix};
+use crate::window::{WindowKey, key_of};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 
 use crate::batch::{self, observe};

@@ -47,10 +47,8 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
         .await
         .map_err(Error::aws("kinesis:PutRecord"))?;
     let window_secs = s.deployed.window_secs()?;
-    let window = function::store::window_label(function::aggregate::window_start(
-        t / 1000 * 1000,
-        window_secs,
-    ));
+    let window =
+        function::store::window_label(function::window::window_start(t / 1000 * 1000, window_secs));
     loop {
         let got = s
             .clients

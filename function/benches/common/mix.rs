@@ -1,8 +1,11 @@
 //! The benchmark's record mix and the measured work, shared by both bench binaries.
 
-use function::aggregate::aggregate;
+use std::collections::HashMap;
+
 use function::decode::{self, Body, Limits};
 use function::extract::{self, Envelope, Observation, Rules};
+use function::store::Page;
+use function::window::{WindowKey, key_of};
 
 pub const T0_MS: i64 = 1_705_314_600_000;
 
@@ -47,7 +50,8 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The work the function does per batch before any I/O.
+/// Decode, extract, and add each observation to its aggregate's page with `Page::add` (the
+/// production aggregation, without plans, marks or writes).
 pub fn decode_and_aggregate(batch: &[(String, Vec<u8>)], rules: &Rules) -> usize {
     let decoded: Vec<_> = batch
         .iter()
@@ -68,5 +72,12 @@ pub fn decode_and_aggregate(batch: &[(String, Vec<u8>)], rules: &Rules) -> usize
             }
         }
     }
-    aggregate(&obs, 60).len()
+    let mut pages: HashMap<WindowKey, Page> = HashMap::with_capacity(obs.len());
+    for o in &obs {
+        pages
+            .entry(key_of(o, 60))
+            .or_insert_with(|| Page::new(&o.entity, "", 0))
+            .add(o);
+    }
+    pages.len()
 }

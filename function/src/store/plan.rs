@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 #[cfg(doc)]
 use super::page::MARKS_BUDGET_BYTES;
 use super::page::{Page, mark_bytes, window_label};
-use crate::aggregate::WindowKey;
 use crate::extract::Observation;
 use crate::position::Position;
+use crate::window::WindowKey;
 
 /// One observation with its place in the shard.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,10 +6,10 @@ use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_smithy_mocks::{mock, mock_client};
-use function::aggregate::WindowKey;
 use function::archive::ArchiveStore;
 use function::aws::{DynamoMetrics, S3Archive, to_attribute};
 use function::store::{self, Marked, MetricsStore, Outcome, PageSettings, View, Write};
+use function::window::WindowKey;
 
 use crate::support::{T0_MS, block_on, extract_default};
 
