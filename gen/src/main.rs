@@ -1,4 +1,4 @@
-//! `cargo run -p gen [-- --check]`: writes (or checks) the repo's `Pulumi.yaml`.
+//! `cargo run -p stackgen [-- --check]`: writes (or checks) the repo's `Pulumi.yaml`.
 
 use std::path::PathBuf;
 
@@ -19,24 +19,24 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let path = args.out.unwrap_or_else(r#gen::default_output);
-    let program = r#gen::stack::program().context("building the program")?;
+    let path = args.out.unwrap_or_else(stackgen::default_output);
+    let program = stackgen::stack::program().context("building the program")?;
     if !args.check {
-        r#gen::render::write(&path, &program)?;
+        stackgen::render::write(&path, &program)?;
         println!("wrote {}", path.display());
         return Ok(());
     }
-    if r#gen::render::check(&path, &program)? == r#gen::render::Drift::Stale {
-        bail!("{} is stale: run `cargo run -p gen`", path.display());
+    if stackgen::render::check(&path, &program)? == stackgen::render::Drift::Stale {
+        bail!("{} is stale: run `cargo run -p stackgen`", path.display());
     }
-    let schema = r#gen::schema::Schema::bundled()?;
+    let schema = stackgen::schema::Schema::bundled()?;
     let dir = path.parent().context("Pulumi.yaml has a folder")?;
-    let mut findings = r#gen::schema::validate(&program, &schema, None);
-    for stack in r#gen::STACKS {
-        let file = r#gen::Settings::load_stack_file(&dir.join(format!("Pulumi.{stack}.yaml")))?;
-        r#gen::names::check_stack(stack, &file.region)?;
+    let mut findings = stackgen::schema::validate(&program, &schema, None);
+    for stack in stackgen::STACKS {
+        let file = stackgen::Settings::load_stack_file(&dir.join(format!("Pulumi.{stack}.yaml")))?;
+        stackgen::names::check_stack(stack, &file.region)?;
         let config = serde_json::to_value(&file.settings)?;
-        findings.extend(r#gen::schema::validate(&program, &schema, Some(&config)));
+        findings.extend(stackgen::schema::validate(&program, &schema, Some(&config)));
     }
     if !findings.is_empty() {
         bail!(

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use r#gen::stack::{names, program};
 use serde_json::{Value, json};
+use stackgen::stack::{names, program};
 
 fn alarms() -> Vec<(String, Value)> {
     program()

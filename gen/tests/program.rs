@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use r#gen::schema::{Schema, validate};
-use r#gen::settings::Settings;
-use r#gen::stack::{actions, names, program};
-use r#gen::stack_file::StackFile;
-use r#gen::{Program, render};
 use serde_json::{Value, json};
+use stackgen::schema::{Schema, validate};
+use stackgen::settings::Settings;
+use stackgen::stack::{actions, names, program};
+use stackgen::stack_file::StackFile;
+use stackgen::{Program, render};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -51,7 +51,7 @@ fn committed_pulumi_yaml_is_up_to_date() {
     assert_eq!(
         drift,
         render::Drift::UpToDate,
-        "Pulumi.yaml is stale: run `cargo run -p gen` and commit the result"
+        "Pulumi.yaml is stale: run `cargo run -p stackgen` and commit the result"
     );
 }
 
@@ -82,8 +82,8 @@ fn every_committed_resource_reads_back_through_its_type() {
     let parsed: Program = yaml_serde::from_str(&text).expect("valid YAML program");
     for (name, res) in &parsed.resources {
         let props = Value::Object(res.properties.clone().into_iter().collect());
-        let back =
-            r#gen::aws::reparse(&res.ty, props.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let back = stackgen::aws::reparse(&res.ty, props.clone())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             back, props,
             "{name} ({}) changed on the way through its type",
@@ -96,8 +96,8 @@ fn every_committed_resource_reads_back_through_its_type() {
         .expect("the stream has shardCount");
     renamed.insert("shards".into(), shards);
     let renamed = Value::Object(renamed.into_iter().collect());
-    assert!(r#gen::aws::reparse("aws:kinesis:Stream", renamed).is_err());
-    assert!(r#gen::aws::reparse("aws:kinesis:Nope", json!({})).is_err());
+    assert!(stackgen::aws::reparse("aws:kinesis:Stream", renamed).is_err());
+    assert!(stackgen::aws::reparse("aws:kinesis:Nope", json!({})).is_err());
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn program_is_valid_for_each_stack() {
 #[test]
 fn pinned_provider_version_matches_the_schema_data() {
     let schema = Schema::bundled().expect("schema");
-    assert_eq!(schema.version, r#gen::AWS_PROVIDER_VERSION);
+    assert_eq!(schema.version, stackgen::AWS_PROVIDER_VERSION);
 }
 
 /// Each mutation must produce a finding: the validator can fail.
@@ -188,7 +188,7 @@ fn stacks_differ_as_intended() {
     assert_eq!(prod.shard_count, Settings::default().shard_count);
 }
 
-fn resource<'a>(p: &'a Program, name: &str) -> &'a r#gen::program::Resource {
+fn resource<'a>(p: &'a Program, name: &str) -> &'a stackgen::program::Resource {
     p.resources
         .get(name)
         .unwrap_or_else(|| panic!("resource {name} missing"))
@@ -281,7 +281,7 @@ fn role_grants_exactly_what_the_function_and_mapping_need() {
 
 #[test]
 fn operator_policy_grants_exactly_what_the_cli_calls() {
-    use r#gen::stack::operator::actions as op;
+    use stackgen::stack::operator::actions as op;
     let p = model();
     let granted = granted(&p, names::OPERATOR_POLICY);
     let needed: Vec<&str> = [

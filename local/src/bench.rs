@@ -40,7 +40,10 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
     s.clients
         .kinesis
         .put_record()
-        .stream_name(s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME))
+        .stream_name(
+            s.deployed
+                .output(stackgen::stack::outputs::DATA_STREAM_NAME),
+        )
         .partition_key(id)
         .data(Blob::new(data.to_string()))
         .send()
@@ -54,7 +57,10 @@ async fn probe(s: &LocalStack, id: &str) -> Result<f64, Error> {
             .clients
             .dynamodb
             .get_item()
-            .table_name(s.deployed.output(r#gen::stack::outputs::METRICS_TABLE_NAME))
+            .table_name(
+                s.deployed
+                    .output(stackgen::stack::outputs::METRICS_TABLE_NAME),
+            )
             .key(attr::PARTITION_KEY, AttributeValue::S(id.into()))
             .key(attr::SORT_KEY, AttributeValue::S(window.clone()))
             .send()
@@ -80,7 +86,7 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
         let started = Instant::now();
         let stream = s
             .deployed
-            .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+            .output(stackgen::stack::outputs::DATA_STREAM_NAME)
             .to_owned();
         let clients = s.clients.clone();
         let sender =

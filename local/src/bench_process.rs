@@ -14,7 +14,7 @@ use crate::cost::usage::{event, record};
 use crate::error::Error;
 use crate::runtime::{Environment, InvokeError};
 use crate::stack::LocalStack;
-use r#gen::stack::outputs;
+use stackgen::stack::outputs;
 
 /// boto3 for the reference, pinned (installed into `.local/reference`).
 pub const REFERENCE_PACKAGES: [&str; 1] = ["boto3==1.44.8"];
@@ -126,7 +126,7 @@ async fn reference_target(s: &LocalStack) -> Result<Target, Error> {
         .map_err(Error::aws("s3:CreateBucket"))?;
     create_table(s, &table).await?;
     let mut spec = s.deployed.function.clone();
-    spec.architecture = r#gen::settings::Architecture::host().unwrap_or(spec.architecture);
+    spec.architecture = stackgen::settings::Architecture::host().unwrap_or(spec.architecture);
     spec.env
         .insert(function::config::ARCHIVE_BUCKET.into(), bucket.clone());
     spec.env

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::error::Error;
-use r#gen::settings::Architecture;
+use stackgen::settings::Architecture;
 
 /// Which build of the function `up` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +63,10 @@ impl Build {
 /// Where the zip of `profile` for `arch` lives, relative to the repo root.
 pub fn archive(arch: Architecture, profile: Profile) -> PathBuf {
     match profile {
-        Profile::Release => PathBuf::from(r#gen::function_archive(arch)),
+        Profile::Release => PathBuf::from(stackgen::function_archive(arch)),
         Profile::Dev => PathBuf::from(format!(
             "{}/dev/{}/bootstrap.zip",
-            r#gen::FUNCTION_ARCHIVE_DIR,
+            stackgen::FUNCTION_ARCHIVE_DIR,
             arch.as_str()
         )),
     }
@@ -118,9 +118,9 @@ pub async fn function(
         }
     };
     run_cargo(cmd.current_dir(root), &what, progress).await?;
-    let binary = r#gen::target_dir(root).join("debug/bootstrap");
+    let binary = stackgen::target_dir(root).join("debug/bootstrap");
     if profile == Profile::Dev && !newer(&zip, &binary) {
-        r#gen::zip_bootstrap(&binary, &zip).map_err(Error::io(&zip))?;
+        stackgen::zip_bootstrap(&binary, &zip).map_err(Error::io(&zip))?;
     }
     Ok(zip)
 }
@@ -241,7 +241,7 @@ mod tests {
             assert_ne!(archive(arch, Profile::Dev), archive(arch, Profile::Release));
             assert_eq!(
                 archive(arch, Profile::Release),
-                PathBuf::from(r#gen::function_archive(arch))
+                PathBuf::from(stackgen::function_archive(arch))
             );
         }
         let foreign = Architecture::ALL

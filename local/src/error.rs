@@ -28,7 +28,7 @@ pub enum Error {
     Build(String),
     /// The stack program or a stack file is invalid.
     #[error(transparent)]
-    Model(#[from] r#gen::Error),
+    Model(#[from] stackgen::Error),
     /// The program uses something the local stack cannot create.
     #[error("resource {resource}: {reason}")]
     Deploy { resource: String, reason: String },

@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::deploy::FunctionSpec;
 use crate::error::Error;
-use r#gen::settings::Architecture;
+use stackgen::settings::Architecture;
 
 /// How an invocation ended, when it did not return a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ fn launcher(arch: Architecture, bootstrap: &Path) -> Result<Command, Error> {
     if Architecture::host() == Some(arch) {
         return Ok(Command::new(bootstrap));
     }
-    let r#gen::settings::Emulation {
+    let stackgen::settings::Emulation {
         qemu,
         sysroot,
         packages,

@@ -14,7 +14,7 @@ use crate::emulator::{self, Emulator};
 use crate::error::Error;
 use crate::esm;
 use crate::state::{StateFile, state_dir};
-use r#gen::settings::Architecture;
+use stackgen::settings::Architecture;
 
 /// Options of `up`.
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ pub fn known_stacks(root: &Path) -> Vec<String> {
 }
 
 /// `Pulumi.<stack>.yaml`, or an error listing the stacks that exist.
-pub fn load_stack_file(root: &Path, stack: &str) -> Result<r#gen::StackFile, Error> {
+pub fn load_stack_file(root: &Path, stack: &str) -> Result<stackgen::StackFile, Error> {
     let path = root.join(format!("Pulumi.{stack}.yaml"));
     if !path.exists() {
         return Err(Error::UnknownStack {
@@ -92,7 +92,7 @@ pub fn load_stack_file(root: &Path, stack: &str) -> Result<r#gen::StackFile, Err
             known: known_stacks(root).join(", "),
         });
     }
-    Ok(r#gen::Settings::load_stack_file(&path)?)
+    Ok(stackgen::Settings::load_stack_file(&path)?)
 }
 
 /// Extracts `bootstrap` from the zip Pulumi would upload.
@@ -144,8 +144,8 @@ impl LocalStack {
             file.settings.lambda_architecture = arch;
         }
         let arch = file.settings.lambda_architecture;
-        r#gen::names::check_stack(&o.stack, &file.region)?;
-        let program = r#gen::stack::program()?;
+        stackgen::names::check_stack(&o.stack, &file.region)?;
+        let program = stackgen::stack::program()?;
         let state_dir = o
             .state_dir
             .clone()
@@ -249,7 +249,7 @@ impl LocalStack {
             cfg: &cfg,
             kept_alarm: self
                 .deployed
-                .output(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME),
+                .output(stackgen::stack::outputs::KEPT_BATCHES_ALARM_NAME),
         };
         let retries = self.deployed.mapping.maximum_retry_attempts;
         let r = crate::redrive::redrive(&stores, &mut f, retries, expired).await;

@@ -336,7 +336,7 @@ pub async fn report(
     function: FunctionTotals,
 ) -> Result<Report, Error> {
     let kept = crate::failure::list(c, &d.mapping.failure_bucket).await?;
-    let items = scan(c, d.output(r#gen::stack::outputs::METRICS_TABLE_NAME)).await?;
+    let items = scan(c, d.output(stackgen::stack::outputs::METRICS_TABLE_NAME)).await?;
     Ok(Report {
         stack: d.stack.clone(),
         endpoint: c.endpoint.clone().unwrap_or_else(|| "AWS".into()),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use r#gen::stack::outputs;
+use stackgen::stack::outputs;
 
 use crate::error::Error;
 use crate::target::Operated;

@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use r#gen::stack::outputs;
+use stackgen::stack::outputs;
 
 use crate::clients::Clients;
 use crate::error::Error;
 use crate::redrive::Invoker;
 
 /// The calls the operations commands make against a deployed stack. The program's operator
-/// policy (`gen::stack::operator`) grants exactly these (a contract test checks).
+/// policy (`stackgen::stack::operator`) grants exactly these (a contract test checks).
 pub mod actions {
     pub const FAILED_BATCHES_OBJECTS: [&str; 2] = ["s3:GetObject", "s3:DeleteObject"];
     pub const LIST_BUCKET: [&str; 1] = ["s3:ListBucket"];

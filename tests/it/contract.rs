@@ -4,7 +4,7 @@
 use function::archive::Kind;
 use function::config;
 use function::store::attr;
-use r#gen::stack::{ARCHIVE_PREFIXES, actions, processor_environment, table_keys};
+use stackgen::stack::{ARCHIVE_PREFIXES, actions, processor_environment, table_keys};
 
 #[test]
 fn the_lambda_environment_is_what_the_function_reads() {
@@ -43,8 +43,8 @@ fn the_role_allows_the_calls_the_adapters_make() {
 }
 
 /// The metric alarm `name` of the program.
-fn alarm(name: &str) -> r#gen::aws::cloudwatch::MetricAlarm {
-    let program = r#gen::stack::program().expect("program");
+fn alarm(name: &str) -> stackgen::aws::cloudwatch::MetricAlarm {
+    let program = stackgen::stack::program().expect("program");
     let alarm = &program.resources[name];
     serde_json::from_value(serde_json::Value::Object(
         alarm.properties.clone().into_iter().collect(),
@@ -56,15 +56,15 @@ fn alarm(name: &str) -> r#gen::aws::cloudwatch::MetricAlarm {
 fn the_function_metric_alarms_watch_metrics_the_function_publishes() {
     for (name, metric) in [
         (
-            r#gen::stack::names::ALARM_REJECTED,
+            stackgen::stack::names::ALARM_REJECTED,
             function::telemetry::REJECTED_METRIC,
         ),
         (
-            r#gen::stack::names::ALARM_STORAGE,
+            stackgen::stack::names::ALARM_STORAGE,
             function::telemetry::ITEM_FAILURES_METRIC,
         ),
     ] {
-        let r#gen::aws::cloudwatch::Watched::Metric {
+        let stackgen::aws::cloudwatch::Watched::Metric {
             namespace,
             metric_name,
             ..
@@ -73,19 +73,19 @@ fn the_function_metric_alarms_watch_metrics_the_function_publishes() {
             panic!("{name} watches an expression");
         };
         assert_eq!(metric_name, metric, "{name}");
-        assert_eq!(namespace, r#gen::stack::metrics_namespace(), "{name}");
+        assert_eq!(namespace, stackgen::stack::metrics_namespace(), "{name}");
     }
     let env = processor_environment().expect("environment");
     assert_eq!(
         env[function::config::METRICS_NAMESPACE],
-        r#gen::expr::Input::Lit(r#gen::stack::metrics_namespace())
+        stackgen::expr::Input::Lit(stackgen::stack::metrics_namespace())
     );
 }
 
 #[test]
 fn the_dashboard_plots_metrics_the_function_publishes() {
     let doc = function::telemetry::emf(
-        &r#gen::stack::metrics_namespace(),
+        &stackgen::stack::metrics_namespace(),
         &function::batch::Summary::default(),
         std::time::Duration::ZERO,
         0,
@@ -96,7 +96,7 @@ fn the_dashboard_plots_metrics_the_function_publishes() {
         .iter()
         .map(|m| m["Name"].as_str().expect("name"))
         .collect();
-    for name in r#gen::stack::dashboard::EMF_METRICS {
+    for name in stackgen::stack::dashboard::EMF_METRICS {
         assert!(published.contains(&name), "{name} is not in {published:?}");
         assert!(doc[name].is_number(), "{name} has no value");
     }
@@ -108,7 +108,7 @@ fn the_dashboard_plots_metrics_the_function_publishes() {
 #[test]
 fn the_stack_settings_the_function_reads_share_defaults_and_bounds() {
     use function::config::{self, Bounds};
-    use r#gen::settings::{Settings, TtlDays, WindowSeconds};
+    use stackgen::settings::{Settings, TtlDays, WindowSeconds};
     let defaults = Settings::default();
     let same = |name: &str, stack: (u32, u32, u32), function: Bounds| {
         assert_eq!(
@@ -157,8 +157,8 @@ fn the_stack_settings_the_function_reads_share_defaults_and_bounds() {
 
 #[test]
 fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
-    use r#gen::stack::operator::actions as policy;
     use local::target::actions as cli;
+    use stackgen::stack::operator::actions as policy;
     assert_eq!(cli::FAILED_BATCHES_OBJECTS, policy::FAILED_BATCHES_OBJECTS);
     assert_eq!(cli::LIST_BUCKET, policy::LIST_BUCKET);
     assert_eq!(cli::ARCHIVE_OBJECTS, policy::ARCHIVE_OBJECTS);
@@ -176,10 +176,10 @@ fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
 
 #[test]
 fn the_ttl_rule_uses_the_functions_own_bounds() {
-    use r#gen::settings::{EVENT_TIME_MAX_AGE_SECS, EXPIRY_MARGIN_SECS};
+    use stackgen::settings::{EVENT_TIME_MAX_AGE_SECS, EXPIRY_MARGIN_SECS};
     // The program does not set MAX_PAST_AGE_SECONDS: the function's default applies.
     assert_eq!(EVENT_TIME_MAX_AGE_SECS, function::config::PAST_AGE.default);
-    let program = r#gen::stack::program().expect("program");
+    let program = stackgen::stack::program().expect("program");
     let text = serde_json::to_string(&program).expect("json");
     assert!(!text.contains(function::config::MAX_PAST_AGE_SECONDS));
     assert_eq!(

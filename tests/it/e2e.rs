@@ -23,7 +23,7 @@ pub(crate) async fn up(stack: &str, test: &str) -> LocalStack {
 pub(crate) async fn up_as(
     stack: &str,
     test: &str,
-    architecture: Option<r#gen::settings::Architecture>,
+    architecture: Option<stackgen::settings::Architecture>,
 ) -> LocalStack {
     // The mapping's and deploy's warnings show with the failing test's output.
     let _ = tracing_subscriber::fmt()
@@ -78,7 +78,7 @@ async fn archive(s: &LocalStack, prefix: &str) -> Vec<Value> {
     let c = &s.clients;
     let bucket = s
         .deployed
-        .output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME);
+        .output(stackgen::stack::outputs::ARCHIVE_BUCKET_NAME);
     let list =
         c.s3.list_objects_v2()
             .bucket(bucket)
@@ -169,7 +169,8 @@ fn format_window(secs: i64) -> String {
 pub(crate) async fn aggregates(s: &LocalStack) -> BTreeMap<(String, String), status::Aggregate> {
     status::scan(
         &s.clients,
-        s.deployed.output(r#gen::stack::outputs::METRICS_TABLE_NAME),
+        s.deployed
+            .output(stackgen::stack::outputs::METRICS_TABLE_NAME),
     )
     .await
     .expect("scan")
@@ -210,7 +211,8 @@ pub(crate) async fn assert_table(s: &LocalStack, samples: &[Sample]) {
 pub(crate) async fn send(s: &LocalStack, samples: &[Sample]) {
     producer::send(
         &s.clients,
-        s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME),
+        s.deployed
+            .output(stackgen::stack::outputs::DATA_STREAM_NAME),
         samples,
         0,
         None,
@@ -269,7 +271,7 @@ async fn records_across_both_shards_are_archived_once_and_aggregated_exactly() {
         .clients
         .cloudwatch
         .get_dashboard()
-        .dashboard_name(s.deployed.output(r#gen::stack::outputs::DASHBOARD_NAME))
+        .dashboard_name(s.deployed.output(stackgen::stack::outputs::DASHBOARD_NAME))
         .send()
         .await
         .expect("the dashboard exists");
@@ -443,7 +445,10 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     s.clients
         .kinesis
         .delete_stream()
-        .stream_name(s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME))
+        .stream_name(
+            s.deployed
+                .output(stackgen::stack::outputs::DATA_STREAM_NAME),
+        )
         .send()
         .await
         .expect("delete stream");

@@ -2,8 +2,8 @@
 //! `cargo xtask package --arch arm64`) answers the mapping's invocations on this machine,
 //! under qemu-user when the host is x86_64, and aggregates exactly.
 
-use r#gen::settings::Architecture;
 use local::producer;
+use stackgen::settings::Architecture;
 
 use crate::e2e::{assert_table, now_ms, send, up_as, wait_done};
 
@@ -16,7 +16,7 @@ async fn the_arm64_bootstrap_processes_batches() {
         s.deployed
             .function
             .archive
-            .ends_with(r#gen::function_archive(Architecture::Arm64)),
+            .ends_with(stackgen::function_archive(Architecture::Arm64)),
         "deploys the arm64 zip: {}",
         s.deployed.function.archive.display()
     );

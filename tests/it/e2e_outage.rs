@@ -50,7 +50,7 @@ async fn a_90_second_outage_of_every_service_loses_and_doubles_nothing() {
     let paused = Instant::now();
     let table = s
         .deployed
-        .output(r#gen::stack::outputs::METRICS_TABLE_NAME)
+        .output(stackgen::stack::outputs::METRICS_TABLE_NAME)
         .to_owned();
     // Reads of the stack's state fail while it lasts (what a live view shows, and survives).
     let read = tokio::time::timeout(

@@ -174,7 +174,7 @@ async fn a_function_killed_over_and_over_under_load_still_counts_exactly() {
     let samples = local::producer::samples(1500, 41, now_ms(), 60);
     let stream = s
         .deployed
-        .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+        .output(stackgen::stack::outputs::DATA_STREAM_NAME)
         .to_owned();
     let clients = s.clients.clone();
     let sent = samples.clone();
@@ -223,7 +223,7 @@ async fn after_a_split_the_children_are_read() {
     wait_done(&s, 100).await;
     let stream = s
         .deployed
-        .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+        .output(stackgen::stack::outputs::DATA_STREAM_NAME)
         .to_owned();
     s.clients
         .kinesis

@@ -18,7 +18,7 @@ pub(crate) async fn subscribe_inbox(s: &LocalStack, name: &str) -> String {
     s.clients
         .sns
         .subscribe()
-        .topic_arn(s.deployed.output(r#gen::stack::outputs::ALERT_TOPIC_ARN))
+        .topic_arn(s.deployed.output(stackgen::stack::outputs::ALERT_TOPIC_ARN))
         .protocol("sqs")
         .endpoint(&arn)
         .send()

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use object::read::elf::{FileHeader, SectionTable};
 
-use r#gen::settings::Architecture;
+use stackgen::settings::Architecture;
 
 /// Amazon Linux 2023 ships glibc 2.34: the bootstrap may not need anything newer.
 pub const MAX_GLIBC: (u32, u32) = (2, 34);

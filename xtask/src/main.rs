@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use r#gen::settings::Architecture;
+use stackgen::settings::Architecture;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -71,7 +71,9 @@ fn ci() -> Result<()> {
         "-D",
         "warnings",
     ])?;
-    cargo(&["run", "--quiet", "--locked", "-p", "gen", "--", "--check"])?;
+    cargo(&[
+        "run", "--quiet", "--locked", "-p", "stackgen", "--", "--check",
+    ])?;
     for arch in Architecture::ALL {
         package::package(&root(), arch)?;
     }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use r#gen::settings::Architecture;
+use stackgen::settings::Architecture;
 
 use crate::{elf, toolchain};
 
@@ -45,7 +45,7 @@ fn build(root: &Path, arch: Architecture) -> Result<PathBuf> {
     if !status.success() {
         bail!("building the {} bootstrap failed ({status})", arch.as_str());
     }
-    Ok(r#gen::target_dir(root)
+    Ok(stackgen::target_dir(root)
         .join(triple)
         .join("release/bootstrap"))
 }
@@ -54,8 +54,8 @@ fn build(root: &Path, arch: Architecture) -> Result<PathBuf> {
 pub fn package(root: &Path, arch: Architecture) -> Result<PathBuf> {
     let binary = build(root, arch)?;
     elf::check(&binary, Some(arch))?;
-    let out = root.join(r#gen::function_archive(arch));
-    r#gen::zip_bootstrap(&binary, &out).with_context(|| format!("writing {}", out.display()))?;
+    let out = root.join(stackgen::function_archive(arch));
+    stackgen::zip_bootstrap(&binary, &out).with_context(|| format!("writing {}", out.display()))?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     println!(
         "packaged {} ({:.1} MiB binary, {:.1} MiB zip)",

@@ -54,7 +54,7 @@ pub fn zigbuild(root: &Path) -> Result<PathBuf> {
 
 /// `qemu-aarch64` and an aarch64 glibc, installed with apt when missing (CI runs as root).
 pub fn qemu() -> Result<PathBuf> {
-    let emulation = r#gen::settings::Architecture::Arm64.emulation();
+    let emulation = stackgen::settings::Architecture::Arm64.emulation();
     let qemu = PathBuf::from(emulation.qemu);
     if qemu.exists() && Path::new(emulation.sysroot).join("lib/libc.so.6").exists() {
         return Ok(qemu);

@@ -1,6 +1,6 @@
 //! `cost`: the stack's settings priced next to cheaper alternatives.
 
-use r#gen::settings::{Architecture, Settings, TransitionMinimumSize};
+use stackgen::settings::{Architecture, Settings, TransitionMinimumSize};
 
 use crate::cost::usage::{self, Workload};
 use crate::cost::{self, Estimate, Prices, Profile};

@@ -70,7 +70,7 @@ pub enum Cmd {
         /// Run the function built for x86_64 or arm64 instead of the stack's
         /// lambdaArchitecture (the other one than this machine's runs under qemu-user).
         #[arg(long)]
-        arch: Option<r#gen::settings::Architecture>,
+        arch: Option<stackgen::settings::Architecture>,
         /// Run the release zip `pulumi up` deploys (`cargo xtask package`) instead of the
         /// dev-profile build (quicker to build the first time: it reuses what
         /// `cargo run -p local` compiled). A foreign --arch always runs the release zip.
@@ -328,7 +328,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                         .map(OutputsSource::load)
                         .transpose()?;
                     let stream = outputs
-                        .and_then(|o| o.get(r#gen::stack::outputs::DATA_STREAM_NAME).cloned())
+                        .and_then(|o| o.get(stackgen::stack::outputs::DATA_STREAM_NAME).cloned())
                         .unwrap_or_default();
                     (Clients::from_env().await, stream)
                 }
@@ -337,7 +337,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                     (
                         c,
                         s.deployed
-                            .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+                            .output(stackgen::stack::outputs::DATA_STREAM_NAME)
                             .to_owned(),
                     )
                 }

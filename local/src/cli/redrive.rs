@@ -5,7 +5,7 @@ use super::Target;
 use crate::error::Error;
 use crate::redrive::{self, Expired, Redrive, Stores};
 use crate::target::{LambdaFunction, Operated};
-use r#gen::stack::outputs;
+use stackgen::stack::outputs;
 
 /// Runs `redrive` (or `--dry-run`) against the target.
 pub async fn run(

@@ -99,7 +99,7 @@ pub async fn up(
     if demo > 0 {
         let stream = local
             .deployed
-            .output(r#gen::stack::outputs::DATA_STREAM_NAME)
+            .output(stackgen::stack::outputs::DATA_STREAM_NAME)
             .to_owned();
         let now = chrono::Utc::now().timestamp_millis();
         let records = producer::samples(demo as usize, now as u64, now, 120);
@@ -232,7 +232,7 @@ pub async fn query(
     let (from, to) = times::window_range(from, to, i64::from(window)).map_err(Error::Usage)?;
     let items = status::query(
         &op.clients,
-        op.output(r#gen::stack::outputs::METRICS_TABLE_NAME),
+        op.output(stackgen::stack::outputs::METRICS_TABLE_NAME),
         entity,
         &from,
         &to,
@@ -271,7 +271,7 @@ struct RejectedView {
 /// `rejected`.
 pub async fn rejected(target: &Target, limit: usize, as_json: bool) -> Result<(), Error> {
     let op = target.operated().await?;
-    let bucket = op.output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME);
+    let bucket = op.output(stackgen::stack::outputs::ARCHIVE_BUCKET_NAME);
     let reader = crate::archive::S3Reader {
         client: op.clients.s3.clone(),
         bucket: bucket.to_owned(),

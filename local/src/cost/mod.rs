@@ -6,7 +6,7 @@ pub mod usage;
 
 use std::fmt::Write;
 
-use r#gen::settings::{Architecture, TransitionMinimumSize};
+use stackgen::settings::{Architecture, TransitionMinimumSize};
 
 use crate::error::Error;
 use usage::{Usage, Workload};
@@ -270,7 +270,7 @@ mod tests {
 
     #[test]
     fn the_alarm_metrics_priced_are_the_programs() {
-        let program = r#gen::stack::program().expect("program");
+        let program = stackgen::stack::program().expect("program");
         let metrics: usize = program
             .resources
             .values()

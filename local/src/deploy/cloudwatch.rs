@@ -3,7 +3,7 @@
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic,
 };
-use r#gen::aws::cloudwatch::{Dashboard, LogGroup, MetricAlarm, Watched};
+use stackgen::aws::cloudwatch::{Dashboard, LogGroup, MetricAlarm, Watched};
 
 use super::{LOCAL_ACCOUNT, Outputs, int32, lit, outputs};
 use crate::clients::Clients;

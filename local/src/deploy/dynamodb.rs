@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     ScalarAttributeType, SseSpecification, TimeToLiveSpecification,
 };
-use r#gen::aws::dynamodb::Table;
+use stackgen::aws::dynamodb::Table;
 
 use super::{Outputs, lit, outputs};
 use crate::clients::Clients;

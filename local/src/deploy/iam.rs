@@ -1,7 +1,7 @@
 //! The function's role and its inline policy, the operator's managed policy (created, not
 //! enforced by the emulator).
 
-use r#gen::aws::iam::{Policy, Role, RolePolicy};
+use stackgen::aws::iam::{Policy, Role, RolePolicy};
 
 use super::{Outputs, lit, outputs};
 use crate::clients::Clients;

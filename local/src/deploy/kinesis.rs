@@ -1,7 +1,7 @@
 //! The Kinesis stream: created provisioned, retention raised, KMS encryption started.
 
 use aws_sdk_kinesis::types::{EncryptionType, StreamMode, StreamModeDetails, StreamStatus};
-use r#gen::aws::kinesis::Stream;
+use stackgen::aws::kinesis::Stream;
 
 use super::{Outputs, int32, lit, outputs};
 use crate::clients::Clients;

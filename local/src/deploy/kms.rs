@@ -1,6 +1,6 @@
 //! The stack's KMS key and its alias, in the emulator.
 
-use r#gen::aws::kms::{Alias, Key};
+use stackgen::aws::kms::{Alias, Key};
 
 use super::{Outputs, lit, outputs};
 use crate::clients::Clients;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use r#gen::aws::lambda::Function;
+use stackgen::aws::lambda::Function;
 
 use super::{Outputs, int32, lit, outputs};
 use crate::clients::Clients;

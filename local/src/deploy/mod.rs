@@ -12,12 +12,12 @@ use serde_json::{Map, Value};
 
 use crate::clients::Clients;
 use crate::error::Error;
-use r#gen::Program;
-use r#gen::aws::Properties;
-use r#gen::aws::cloudwatch::MetricAlarm;
-use r#gen::aws::lambda as lambda_type;
-use r#gen::expr::Input;
-use r#gen::settings::{Architecture, Settings};
+use stackgen::Program;
+use stackgen::aws::Properties;
+use stackgen::aws::cloudwatch::MetricAlarm;
+use stackgen::aws::lambda as lambda_type;
+use stackgen::expr::Input;
+use stackgen::settings::{Architecture, Settings};
 
 mod cloudwatch;
 mod dynamodb;
@@ -106,11 +106,11 @@ struct Ctx {
 
 impl Ctx {
     fn resolve(&self, v: &Value) -> Result<Value, String> {
-        r#gen::eval::resolve(v, self)
+        stackgen::eval::resolve(v, self)
     }
 }
 
-impl r#gen::eval::Scope for Ctx {
+impl stackgen::eval::Scope for Ctx {
     fn lookup(&self, r: &str) -> Result<Value, String> {
         if r == "pulumi.stack" {
             return Ok(Value::String(self.stack.clone()));
@@ -191,7 +191,7 @@ pub async fn deploy(
         _ => HashMap::new(),
     };
     for (name, v) in &program.variables {
-        let r#gen::expr::Variable::Invoke(invoke) =
+        let stackgen::expr::Variable::Invoke(invoke) =
             serde_json::from_value(v.clone()).map_err(|e| Error::Deploy {
                 resource: name.clone(),
                 reason: format!("variable: {e}"),
@@ -213,7 +213,7 @@ pub async fn deploy(
         stack: stack.to_owned(),
         root: root.to_owned(),
         archive: (
-            r#gen::function_archive(settings.lambda_architecture),
+            stackgen::function_archive(settings.lambda_architecture),
             archive.to_owned(),
         ),
         values,
@@ -424,8 +424,10 @@ fn outputs(pairs: &[(&str, String)]) -> Map<String, Value> {
 
 /// Creates one resource by its type, from its gen type; returns its outputs.
 async fn create(c: &Clients, name: &str, ty: &str, v: Value) -> Result<Outputs, Error> {
-    use r#gen::aws::{cloudwatch as cw, dynamodb as ddb, iam as giam, kinesis as gk, kms as gkms};
-    use r#gen::aws::{s3 as gs3, sns as gsns};
+    use stackgen::aws::{
+        cloudwatch as cw, dynamodb as ddb, iam as giam, kinesis as gk, kms as gkms,
+    };
+    use stackgen::aws::{s3 as gs3, sns as gsns};
     match ty {
         <gkms::Key as Properties>::TYPE => kms::key(c, name, typed(name, v)?).await,
         <gkms::Alias as Properties>::TYPE => kms::alias(c, typed(name, v)?).await,

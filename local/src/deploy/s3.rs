@@ -1,7 +1,7 @@
 //! S3 buckets and their settings: ownership, public access block, encryption, versioning,
 //! lifecycle, policy, notifications.
 
-use r#gen::aws::s3;
+use stackgen::aws::s3;
 
 use super::{Outputs, int32, lit, outputs};
 use crate::clients::Clients;

@@ -1,6 +1,6 @@
 //! The alert topic and its policy.
 
-use r#gen::aws::sns::{Topic, TopicPolicy};
+use stackgen::aws::sns::{Topic, TopicPolicy};
 
 use super::{Outputs, lit, outputs};
 use crate::clients::Clients;

@@ -78,7 +78,9 @@ fn table(
 }
 
 async fn send(s: &LocalStack, samples: &[Sample]) {
-    let stream = s.deployed.output(r#gen::stack::outputs::DATA_STREAM_NAME);
+    let stream = s
+        .deployed
+        .output(stackgen::stack::outputs::DATA_STREAM_NAME);
     producer::send(&s.clients, stream, samples, 0, None)
         .await
         .expect("sent");
@@ -186,7 +188,7 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     // Lambda's deliveries to the bucket raised the kept-batches alarm.
     let kept_alarm = s
         .deployed
-        .output(r#gen::stack::outputs::KEPT_BATCHES_ALARM_NAME);
+        .output(stackgen::stack::outputs::KEPT_BATCHES_ALARM_NAME);
     assert_eq!(st["alarms"][kept_alarm], "ALARM", "{st}");
     assert_eq!(st["mappings"], serde_json::json!([]), "{st}");
     let metric = |name: &str| {
@@ -204,7 +206,7 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     // recovery, keeps every batch, and names the restore command.
     let archive = s
         .deployed
-        .output(r#gen::stack::outputs::ARCHIVE_BUCKET_NAME)
+        .output(stackgen::stack::outputs::ARCHIVE_BUCKET_NAME)
         .to_owned();
     let objects = s
         .clients
