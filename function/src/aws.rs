@@ -186,32 +186,26 @@ impl DynamoMetrics {
             item: format!("{entity} {from}..={to}"),
             source,
         };
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", attr::PARTITION_KEY)
+            .expression_attribute_names("#sk", attr::SORT_KEY)
+            .expression_attribute_values(":pk", AttributeValue::S(entity.to_owned()))
+            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            .expression_attribute_values(":to", AttributeValue::S(last_sort_key(to)))
+            .into_paginator()
+            .items()
+            .send();
         let mut pages = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .expression_attribute_names("#pk", attr::PARTITION_KEY)
-                .expression_attribute_names("#sk", attr::SORT_KEY)
-                .expression_attribute_values(":pk", AttributeValue::S(entity.to_owned()))
-                .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
-                .expression_attribute_values(":to", AttributeValue::S(last_sort_key(to)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failed(Box::new(aws_sdk_dynamodb::Error::from(e))))?;
-            for item in out.items() {
-                pages.push(page_of(item).map_err(|e| failed(e.into()))?);
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(pages);
-            }
+        while let Some(item) = items.next().await {
+            let item = item.map_err(|e| failed(Box::new(aws_sdk_dynamodb::Error::from(e))))?;
+            pages.push(page_of(&item).map_err(|e| failed(e.into()))?);
         }
+        Ok(pages)
     }
 }
 

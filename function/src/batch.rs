@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use crate::event::{KinesisEvent, KinesisEventRecord};
 
 use crate::archive::{Line, Payload};
 use crate::decode::{self, Body, Decoded};
@@ -74,8 +74,8 @@ pub fn parse<'a>(records: &[&'a KinesisEventRecord]) -> Result<Vec<Rec<'a>>, Err
             Ok(Rec {
                 seq,
                 partition_key: &k.partition_key,
-                arrival_ms: k.approximate_arrival_timestamp.0.timestamp_millis(),
-                data: &k.data.0,
+                arrival_ms: k.arrival_ms,
+                data: &k.data,
             })
         })
         .collect()

@@ -1,6 +1,6 @@
 //! Decoding: one Kinesis record's bytes → user records (plain JSON, KPL, CloudWatch Logs).
 //!
-//! `data` arrives already base64-decoded (aws_lambda_events does that); decoding here means
+//! `data` arrives already base64-decoded (`event::KinesisRecord` does that); decoding here means
 //! recognising the format and splitting it into user records. Pure and panic-free: anything
 //! unreadable becomes a [`Rejection`] with a reason.
 

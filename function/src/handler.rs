@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use crate::event::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use futures::stream::{self, StreamExt};
 

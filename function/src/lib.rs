@@ -15,6 +15,7 @@ pub mod batch;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod event;
 pub mod extract;
 pub mod handler;
 pub mod kpl;

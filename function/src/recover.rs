@@ -22,8 +22,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::archive::{Kind, hour_prefix};
+use crate::event::KinesisEvent;
 use crate::window::{WindowKey, key_of};
-use aws_lambda_events::event::kinesis::KinesisEvent;
 
 use crate::batch::{self, observe};
 use crate::decode::Body;

@@ -1,5 +1,5 @@
 """Micro-benchmark: the CPU one DynamoDB put_item costs a boto3 client, the same loop and
-item as function/benches/micro_request_floor.rs (sequential: boto3 clients are used so in
+item as bench-floor/benches/micro_request_floor.rs (sequential: boto3 clients are used so in
 the reference handler). Needs AWS_ENDPOINT_URL, credentials and AWS_DEFAULT_REGION.
 
     .local/reference/bin/python local/reference/request_floor.py

@@ -20,28 +20,23 @@ fn failed(key: &str, e: impl std::error::Error + Send + Sync + 'static) -> FnErr
 
 impl ArchiveReader for S3Reader {
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, FnError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
         let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| failed(prefix, aws_sdk_s3::Error::from(e)))?;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed(prefix, aws_sdk_s3::Error::from(e)))?;
             keys.extend(
                 page.contents()
                     .iter()
                     .filter_map(|o| o.key().map(str::to_owned)),
             );
-            token = page.next_continuation_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(keys);
-            }
         }
+        Ok(keys)
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, FnError> {

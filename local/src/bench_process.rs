@@ -333,29 +333,24 @@ fn logged_requests(log: &Path, i: Implementation) -> Result<BTreeMap<String, u64
 }
 
 async fn bucket_bytes(s: &LocalStack, bucket: &str) -> Result<u64, Error> {
+    let mut pages = s
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .into_paginator()
+        .send();
     let mut total = 0u64;
-    let mut token = None;
-    loop {
-        let page = s
-            .clients
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(Error::aws("s3:ListObjectsV2"))?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(Error::aws("s3:ListObjectsV2"))?;
         total += page
             .contents()
             .iter()
             .filter_map(|o| o.size())
             .map(|n| n.max(0) as u64)
             .sum::<u64>();
-        token = page.next_continuation_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(total);
-        }
     }
+    Ok(total)
 }
 
 async fn table_bytes(s: &LocalStack, table: &str) -> Result<u64, Error> {

@@ -118,9 +118,9 @@ pub async fn function(
         }
     };
     run_cargo(cmd.current_dir(root), &what, progress).await?;
-    let binary = stackgen::target_dir(root).join("debug/bootstrap");
+    let binary = lambda_zip::target_dir(root).join("debug/bootstrap");
     if profile == Profile::Dev && !newer(&zip, &binary) {
-        stackgen::zip_bootstrap(&binary, &zip).map_err(Error::io(&zip))?;
+        lambda_zip::zip_bootstrap(&binary, &zip).map_err(Error::io(&zip))?;
     }
     Ok(zip)
 }

@@ -7,7 +7,6 @@
 //! (`local/fixtures/on-failure-s3-kinesis.json`).
 
 use aws_sdk_s3::primitives::ByteStream;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::clients::Clients;
@@ -72,8 +71,8 @@ pub struct FailureRecord {
     #[serde(rename = "KinesisBatchInfo")]
     pub batch: BatchInfo,
     /// The invocation's event, as the JSON text the function was invoked with (Lambda
-    /// writes it as an escaped JSON string). Kept as text: `aws_lambda_events`' types do
-    /// not write back what they read (they add fields and write times as strings).
+    /// writes it as an escaped JSON string). Kept as text: a typed event would not write
+    /// back the fields it does not read.
     #[serde(with = "payload_text")]
     pub payload: String,
 }
@@ -112,47 +111,19 @@ pub struct KeptRecord {
 impl FailureRecord {
     /// The payload's records, in order. An error names what is missing or malformed.
     pub fn records(&self) -> Result<Vec<KeptRecord>, Error> {
-        #[derive(Deserialize)]
-        struct Event {
-            #[serde(rename = "Records")]
-            records: Vec<Record>,
-        }
-        #[derive(Deserialize)]
-        struct Record {
-            kinesis: Kinesis,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Kinesis {
-            partition_key: String,
-            sequence_number: String,
-            data: String,
-            approximate_arrival_timestamp: f64,
-        }
         let bad = |what: String| Error::Item(format!("kept batch payload: {what}"));
-        let event: Event = serde_json::from_str(&self.payload)
+        let event: function::event::KinesisEvent = serde_json::from_str(&self.payload)
             .map_err(|e| bad(format!("not a Kinesis event: {e}")))?;
-        event
+        Ok(event
             .records
             .into_iter()
-            .map(|r| {
-                let k = r.kinesis;
-                let data = base64::engine::general_purpose::STANDARD
-                    .decode(&k.data)
-                    .map_err(|e| {
-                        bad(format!(
-                            "record {} data is not base64: {e}",
-                            k.sequence_number
-                        ))
-                    })?;
-                Ok(KeptRecord {
-                    arrival_ms: (k.approximate_arrival_timestamp * 1000.0).round() as i64,
-                    sequence_number: k.sequence_number,
-                    partition_key: k.partition_key,
-                    data,
-                })
+            .map(|r| KeptRecord {
+                arrival_ms: r.kinesis.arrival_ms,
+                sequence_number: r.kinesis.sequence_number,
+                partition_key: r.kinesis.partition_key,
+                data: r.kinesis.data,
             })
-            .collect()
+            .collect())
     }
 }
 

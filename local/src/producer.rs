@@ -34,13 +34,8 @@ fn denied(stream: &str, code: &str, message: &str) -> Option<Error> {
 /// `n` sample records: 70 % sensor readings, 30 % clickstream events, event times spread
 /// over the last `spread_secs` before `now_ms`. Deterministic for a seed.
 pub fn samples(n: usize, seed: u64, now_ms: i64, spread_secs: i64) -> Vec<Sample> {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut next = move || rng.u64(..);
     (0..n)
         .map(|_| {
             let r = next();

@@ -47,23 +47,18 @@ pub async fn scan_items(
     c: &Clients,
     table: &str,
 ) -> Result<Vec<HashMap<String, AttributeValue>>, Error> {
+    let mut pages = c
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .into_paginator()
+        .items()
+        .send();
     let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let out = c
-            .dynamodb
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(Error::aws("dynamodb:Scan"))?;
-        items.extend(out.items().iter().cloned());
-        start = out.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(items);
-        }
+    while let Some(item) = pages.next().await {
+        items.push(item.map_err(Error::aws("dynamodb:Scan"))?);
     }
+    Ok(items)
 }
 
 /// The aggregates of one entity between two window starts (inclusive,

@@ -94,17 +94,15 @@ pub async fn report(op: &Operated, minutes: u32) -> Result<DeployedReport, Error
     let c = &op.clients;
     let function = op.output(outputs::PROCESSOR_FUNCTION_NAME).to_owned();
     let bucket = op.output(outputs::FAILED_BATCHES_BUCKET_NAME).to_owned();
+    let mut pages = c
+        .lambda
+        .list_event_source_mappings()
+        .function_name(&function)
+        .into_paginator()
+        .send();
     let mut mappings = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = c
-            .lambda
-            .list_event_source_mappings()
-            .function_name(&function)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(Error::aws("lambda:ListEventSourceMappings"))?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(Error::aws("lambda:ListEventSourceMappings"))?;
         for m in page.event_source_mappings() {
             let s = |v: Option<&str>| v.unwrap_or_default().to_owned();
             mappings.push(MappingState {
@@ -114,10 +112,6 @@ pub async fn report(op: &Operated, minutes: u32) -> Result<DeployedReport, Error
                 last_processing_result: s(m.last_processing_result()),
                 state_transition_reason: s(m.state_transition_reason()),
             });
-        }
-        marker = page.next_marker().map(str::to_owned);
-        if marker.is_none() {
-            break;
         }
     }
     let namespace = op.config()?.namespace;
@@ -211,17 +205,15 @@ async fn metric_values(
 
 /// The alarms whose actions notify `topic` (the stack's), with their states.
 async fn alarms_notifying(op: &Operated, topic: &str) -> Result<BTreeMap<String, String>, Error> {
+    let mut pages = op
+        .clients
+        .cloudwatch
+        .describe_alarms()
+        .into_paginator()
+        .send();
     let mut out = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let page = op
-            .clients
-            .cloudwatch
-            .describe_alarms()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(Error::aws("cloudwatch:DescribeAlarms"))?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(Error::aws("cloudwatch:DescribeAlarms"))?;
         for a in page.metric_alarms() {
             if a.alarm_actions().iter().any(|x| x == topic) {
                 out.insert(
@@ -232,11 +224,8 @@ async fn alarms_notifying(op: &Operated, topic: &str) -> Result<BTreeMap<String,
                 );
             }
         }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(out);
-        }
     }
+    Ok(out)
 }
 
 /// The status screen of a deployed stack.
@@ -291,30 +280,25 @@ pub async fn logs(op: &Operated, since_minutes: u32, limit: usize) -> Result<Vec
         op.output(outputs::PROCESSOR_FUNCTION_NAME)
     );
     let start = chrono::Utc::now().timestamp_millis() - i64::from(since_minutes) * 60_000;
+    let mut pages = op
+        .clients
+        .logs
+        .filter_log_events()
+        .log_group_name(&group)
+        .start_time(start)
+        .into_paginator()
+        .send();
     let mut lines = std::collections::VecDeque::new();
-    let mut token = None;
-    loop {
-        let page = op
-            .clients
-            .logs
-            .filter_log_events()
-            .log_group_name(&group)
-            .start_time(start)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(Error::aws("logs:FilterLogEvents"))?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(Error::aws("logs:FilterLogEvents"))?;
         for e in page.events() {
             lines.push_back(e.message().unwrap_or_default().trim_end().to_owned());
             if lines.len() > limit {
                 lines.pop_front();
             }
         }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(lines.into());
-        }
     }
+    Ok(lines.into())
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn build(root: &Path, arch: Architecture) -> Result<PathBuf> {
     if !status.success() {
         bail!("building the {} bootstrap failed ({status})", arch.as_str());
     }
-    Ok(stackgen::target_dir(root)
+    Ok(lambda_zip::target_dir(root)
         .join(triple)
         .join("release/bootstrap"))
 }
@@ -55,7 +55,8 @@ pub fn package(root: &Path, arch: Architecture) -> Result<PathBuf> {
     let binary = build(root, arch)?;
     elf::check(&binary, Some(arch))?;
     let out = root.join(stackgen::function_archive(arch));
-    stackgen::zip_bootstrap(&binary, &out).with_context(|| format!("writing {}", out.display()))?;
+    lambda_zip::zip_bootstrap(&binary, &out)
+        .with_context(|| format!("writing {}", out.display()))?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     println!(
         "packaged {} ({:.1} MiB binary, {:.1} MiB zip)",

@@ -1,37 +1,28 @@
 //! A Kinesis event of the processor's input shape and the benches' function settings.
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use base64::Engine;
 use function::Config;
-use serde_json::json;
+use function::event::{KinesisEvent, Record, Source};
 
 use crate::mix;
 
 /// A Kinesis event of `(partition key, data)` records on one shard, arriving at `T0_MS`.
 pub fn event(records: &[(String, Vec<u8>)], first_seq: usize) -> KinesisEvent {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let recs: Vec<_> = records
-        .iter()
-        .enumerate()
-        .map(|(i, (pk, data))| {
-            let seq = format!(
+    let seqs: Vec<String> = (0..records.len())
+        .map(|i| {
+            format!(
                 "49568167373333333333333333333333333333333{:015}",
                 first_seq + i
-            );
-            json!({
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": pk,
-                    "sequenceNumber": seq,
-                    "data": b64.encode(data),
-                    "approximateArrivalTimestamp": mix::T0_MS as f64 / 1000.0,
-                },
-                "eventSource": "aws:kinesis",
-                "eventID": format!("shardId-000000000000:{seq}"),
-            })
+            )
         })
         .collect();
-    serde_json::from_value(json!({ "Records": recs })).unwrap_or_default()
+    let recs = records.iter().zip(&seqs).map(|((pk, data), seq)| Record {
+        shard: "shardId-000000000000",
+        seq,
+        partition_key: pk,
+        data,
+        arrival_ms: mix::T0_MS,
+    });
+    function::event::event(&Source::EXAMPLE, recs).unwrap_or_default()
 }
 
 pub fn config() -> Option<Config> {

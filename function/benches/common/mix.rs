@@ -11,13 +11,8 @@ pub const T0_MS: i64 = 1_705_314_600_000;
 
 /// `n` records: (partition key, data).
 pub fn records(n: usize) -> Vec<(String, Vec<u8>)> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = fastrand::Rng::with_seed(0x2545_F491_4F6C_DD1D);
+    let mut next = move || rng.u64(..);
     (0..n)
         .map(|i| {
             let r = next();

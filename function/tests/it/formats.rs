@@ -130,7 +130,7 @@ fn bad_json_is_rejected_with_a_reason() {
 #[test]
 fn kpl_vector_from_the_reference_aggregator_decodes() {
     let ev = fixture("kinesis-kpl-aggregated.json");
-    let data = &ev.records[0].kinesis.data.0;
+    let data = &ev.records[0].kinesis.data;
     let subs = kpl::decode(data).expect("valid KPL");
     let keys: Vec<&str> = subs.iter().map(|s| s.partition_key).collect();
     assert_eq!(keys, ["sensor-001", "sensor-002", "user-42"]);
@@ -144,7 +144,7 @@ fn kpl_vector_from_the_reference_aggregator_decodes() {
 #[test]
 fn cloudwatch_logs_data_and_control_messages() {
     let ev = fixture("kinesis-cloudwatch-logs.json");
-    let data = decode::decode(&ev.records[0].kinesis.data.0, "/app/web", Limits::default());
+    let data = decode::decode(&ev.records[0].kinesis.data, "/app/web", Limits::default());
     let Ok(Decoded::Units(units)) = data else {
         panic!("expected units, got {data:?}")
     };
@@ -152,7 +152,7 @@ fn cloudwatch_logs_data_and_control_messages() {
     assert!(
         matches!(&units[1].body, Body::Log { message, time_ms, log_group } if message.starts_with("GET") && *time_ms == T0_MS + 1000 && log_group == "/app/web")
     );
-    let control = decode::decode(&ev.records[1].kinesis.data.0, "/app/web", Limits::default());
+    let control = decode::decode(&ev.records[1].kinesis.data, "/app/web", Limits::default());
     assert_eq!(control, Ok(Decoded::Control));
 }
 

@@ -3,14 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use base64::Engine;
 use function::Config;
 use function::archive::MemoryArchive;
+use function::event::{KinesisEvent, Record, Source};
 use function::extract::{self, Envelope, Observation, Rules};
 use function::handler::Processor;
 use function::store::{MemoryTable, Totals};
-use serde_json::json;
 
 pub const SHARDS: [&str; 2] = ["shardId-000000000000", "shardId-000000000001"];
 /// 2024-01-15T10:30:00Z.
@@ -33,27 +31,14 @@ pub fn seq(n: u64) -> String {
 
 /// An AWS-shaped Kinesis event holding `records`.
 pub fn event(records: &[In]) -> KinesisEvent {
-    let recs: Vec<_> = records
-        .iter()
-        .map(|r| {
-            json!({
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": r.partition_key,
-                    "sequenceNumber": r.seq,
-                    "data": base64::engine::general_purpose::STANDARD.encode(&r.data),
-                    "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": format!("{}:{}", r.shard, r.seq),
-                "eventName": "aws:kinesis:record",
-                "awsRegion": "us-east-1",
-                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": recs })).expect("valid event")
+    let recs = records.iter().map(|r| Record {
+        shard: r.shard,
+        seq: &r.seq,
+        partition_key: &r.partition_key,
+        data: &r.data,
+        arrival_ms: r.arrival_ms,
+    });
+    function::event::event(&Source::EXAMPLE, recs).expect("valid event")
 }
 
 /// A fixture event from `tests/fixtures`.

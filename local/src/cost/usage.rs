@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use base64::Engine;
 use function::archive::MemoryArchive;
+use function::event::{KinesisEvent, Record, Source};
 use function::handler::{Backoff, Processor};
 use function::store::MemoryTable;
 use serde_json::json;
@@ -85,13 +84,6 @@ pub(crate) fn record(i: u64, entity: u32, t_ms: i64) -> (String, Vec<u8>) {
     }
 }
 
-fn hash(s: &str) -> u64 {
-    // FNV-1a: stable across runs (the mapping hashes partition keys to lanes).
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// One batch the mapping would invoke with.
 struct Batch {
     shard: u32,
@@ -106,27 +98,22 @@ pub(crate) fn event(
     first_seq: u64,
     records: &[(String, Vec<u8>, i64)],
 ) -> KinesisEvent {
-    let b64 = base64::engine::general_purpose::STANDARD;
     let shard_id = format!("shardId-{shard:012}");
-    let recs: Vec<_> = records
-        .iter()
-        .zip(first_seq..)
-        .map(|((pk, data, t), n)| {
-            let seq = format!("4956816737{n:046}");
-            json!({
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": pk,
-                    "sequenceNumber": seq,
-                    "data": b64.encode(data),
-                    "approximateArrivalTimestamp": *t as f64 / 1000.0,
-                },
-                "eventSource": "aws:kinesis",
-                "eventID": format!("{shard_id}:{seq}"),
-            })
-        })
+    let seqs: Vec<String> = (first_seq..)
+        .take(records.len())
+        .map(|n| format!("4956816737{n:046}"))
         .collect();
-    serde_json::from_value(json!({ "Records": recs })).unwrap_or_default()
+    let recs = records
+        .iter()
+        .zip(&seqs)
+        .map(|((pk, data, t), seq)| Record {
+            shard: &shard_id,
+            seq,
+            partition_key: pk,
+            data,
+            arrival_ms: *t,
+        });
+    function::event::event(&Source::EXAMPLE, recs).unwrap_or_default()
 }
 
 /// Batches as the mapping forms them: per (shard, lane), closed by size or window
@@ -137,16 +124,12 @@ fn batches(w: &Workload) -> Vec<Batch> {
     let total = u64::from(w.rate) * u64::from(w.seconds);
     let mut open: BTreeMap<u32, Batch> = BTreeMap::new();
     let mut done = Vec::new();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     for i in 0..total {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let entity = (state % u64::from(w.entities.max(1))) as u32;
+        let entity = rng.u32(..w.entities.max(1));
         let t = T0_MS + (i * 1000 / u64::from(w.rate.max(1))) as i64;
         let (pk, data) = record(i, entity, t);
-        let h = hash(&pk);
-        let lane = (h % u64::from(lanes)) as u32;
+        let lane = crate::esm::lane_of(&pk, lanes as usize) as u32;
         let shard = lane / w.parallelization.max(1);
         if let Some(b) = open.get(&lane)
             && t >= b.closes_ms

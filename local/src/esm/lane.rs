@@ -227,23 +227,20 @@ impl Lane {
 
     /// One record of the invocation event, as Lambda writes it.
     fn record_json(&self, r: &Rec) -> serde_json::Value {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        json!({
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": r.partition_key,
-                "sequenceNumber": r.seq,
-                "data": b64.encode(&r.data),
-                "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": format!("{}:{}", self.shard, r.seq),
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT),
-            "awsRegion": self.region,
-            "eventSourceARN": self.stream_arn,
-        })
+        let role = format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT);
+        let source = function::event::Source {
+            region: &self.region,
+            stream_arn: &self.stream_arn,
+            role_arn: &role,
+        };
+        let record = function::event::Record {
+            shard: &self.shard,
+            seq: &r.seq,
+            partition_key: &r.partition_key,
+            data: &r.data,
+            arrival_ms: r.arrival_ms,
+        };
+        function::event::record_json(&source, &record)
     }
 
     /// Bytes `r` adds to an invocation event (its JSON and a separating comma).

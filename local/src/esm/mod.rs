@@ -26,7 +26,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_kinesis::types::ShardIteratorType;
-use base64::Engine;
 use function::position::SeqNo;
 use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
@@ -43,6 +42,7 @@ pub mod emf; // the function's EMF lines, put to CloudWatch as CloudWatch Logs w
 mod lane; // batching, invocation, give-up
 mod metrics; // CloudWatch metrics
 mod reader; // one shard reader
+pub use reader::lane_of;
 mod redrive; // the local function redrive invokes
 pub mod response; // a batch response, by Lambda's rules
 mod shards; // which shards may be read (children after parents)
@@ -138,7 +138,8 @@ struct ShardCtx {
 /// How often the supervisor lists the stream's shards again (resharding).
 const RELIST_EVERY: Duration = Duration::from_secs(5);
 
-/// The stream's shards and their parents.
+/// The stream's shards and their parents. By hand: the SDK has no paginator for
+/// `ListShards`, whose `NextToken` replaces `StreamName` instead of joining it.
 async fn list_shards(c: &Clients, stream: &str) -> Result<Vec<ShardInfo>, Error> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;

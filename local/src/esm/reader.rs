@@ -3,8 +3,9 @@
 
 use super::*;
 
-pub(super) fn lane_of(partition_key: &str, lanes: usize) -> usize {
-    // FNV-1a: stable across runs, so a key always maps to the same lane.
+/// The lane a partition key's records go to: FNV-1a, stable across runs, so a key always
+/// maps to the same lane (the cost model batches with it too).
+pub fn lane_of(partition_key: &str, lanes: usize) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in partition_key.bytes() {
         h ^= u64::from(b);

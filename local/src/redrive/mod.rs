@@ -13,8 +13,8 @@ pub mod expired;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_cloudwatch::types::StateValue;
+use function::event::KinesisEvent;
 use serde::Serialize;
 
 use crate::clients::Clients;

@@ -7,7 +7,7 @@
 //! Needs an endpoint: `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
 //! `AWS_REGION`, as the `export` lines `cargo run -p local -- up` prints for its stack.
 //! `REQUESTS` (default 2000) and `CONCURRENCY` (default 16, as the handler) tune it.
-//! `cargo bench -p function --bench micro_request_floor`.
+//! `cargo bench -p bench-floor --bench micro_request_floor`.
 
 use std::collections::HashMap;
 use std::error::Error;
