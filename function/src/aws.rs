@@ -12,7 +12,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use crate::archive::ArchiveStore;
 use crate::error::BoxError;
 use crate::handler::Processor;
-use crate::store::{Av, Item, MetricsStore, Outcome, Page, Write, attr, condition, last_sort_key};
+use crate::store::{
+    Av, Item, Malformed, MetricsStore, Outcome, Page, Write, attr, condition, last_sort_key,
+};
 use crate::{Config, Error};
 
 /// The IAM actions these adapters call, per service (the stack's role must allow exactly
@@ -93,13 +95,13 @@ pub fn from_attribute(v: &AttributeValue) -> Option<Av> {
 /// Reads an SDK item as a page. An attribute of a type a page never holds is an error
 /// naming it, never dropped: dropped, a malformed `marks` would read as no marks, and the
 /// records it covers would be counted again.
-pub fn page_of(item: &HashMap<String, AttributeValue>) -> Result<Page, String> {
+pub fn page_of(item: &HashMap<String, AttributeValue>) -> Result<Page, Malformed> {
     let item: Item = item
         .iter()
         .map(|(k, v)| {
             from_attribute(v)
                 .map(|v| (k.clone(), v))
-                .ok_or_else(|| format!("attribute {k} holds a type a page never has: {v:?}"))
+                .ok_or_else(|| Malformed::attribute(k, "of a type a page holds (S, N, B, BOOL, M)"))
         })
         .collect::<Result<_, _>>()?;
     Page::from_item(&item)

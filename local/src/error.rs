@@ -47,8 +47,11 @@ pub enum Error {
     )]
     Denied { stream: String, detail: String },
     /// A metrics item is not a page the function wrote.
-    #[error("metrics item: {0}")]
-    Item(String),
+    #[error("a metrics item is not a page the function wrote")]
+    Page(#[from] function::store::Malformed),
+    /// A kept batch is not an invocation record redrive can read.
+    #[error("kept batch: {0}")]
+    KeptBatch(String),
     /// A kept batch could not be moved to the archive's `rejected/` (it stays kept).
     #[error("quarantining kept batch {key}")]
     Quarantine {

@@ -111,7 +111,7 @@ pub struct KeptRecord {
 impl FailureRecord {
     /// The payload's records, in order. An error names what is missing or malformed.
     pub fn records(&self) -> Result<Vec<KeptRecord>, Error> {
-        let bad = |what: String| Error::Item(format!("kept batch payload: {what}"));
+        let bad = |what: String| Error::KeptBatch(format!("payload: {what}"));
         let event: function::event::KinesisEvent = serde_json::from_str(&self.payload)
             .map_err(|e| bad(format!("not a Kinesis event: {e}")))?;
         Ok(event
@@ -218,7 +218,7 @@ pub async fn get(c: &Clients, bucket: &str, key: &str) -> Result<FailureRecord, 
         .map_err(|e| Error::Runtime(format!("{key}: {e}")))?
         .into_bytes();
     serde_json::from_slice(&body)
-        .map_err(|e| Error::Item(format!("{key} is not a failure record: {e}")))
+        .map_err(|e| Error::KeptBatch(format!("{key} is not a failure record: {e}")))
 }
 
 /// Deletes a kept batch (after all of its records are counted).
@@ -298,7 +298,7 @@ mod tests {
             v["payload"] = bad.into();
             let r: FailureRecord = serde_json::from_value(v.clone()).expect("a string reads");
             let e = r.records().expect_err("but its records do not");
-            assert!(e.to_string().contains("kept batch payload"), "{e}");
+            assert!(e.to_string().contains("kept batch: payload"), "{e}");
         }
     }
 

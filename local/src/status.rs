@@ -32,7 +32,7 @@ fn aggregates(pages: &[Page]) -> Vec<Aggregate> {
 fn pages_of(items: &[HashMap<String, AttributeValue>]) -> Result<Vec<Page>, Error> {
     items
         .iter()
-        .map(|i| function::aws::page_of(i).map_err(Error::Item))
+        .map(|i| function::aws::page_of(i).map_err(Error::Page))
         .collect()
 }
 

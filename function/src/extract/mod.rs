@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::error::Category;
 
 mod time;
 use time::epoch_ms;
@@ -99,7 +100,8 @@ pub fn extract<'a>(
     };
     let mut de = serde_json::Deserializer::from_slice(json);
     let seed = Root { acc: &mut acc };
-    seed.deserialize(&mut de).map_err(|e| classify(e, rules))?;
+    seed.deserialize(&mut de)
+        .map_err(|e| classify(&e, json, rules))?;
     de.end().map_err(|e| ExtractError::Json(e.to_string()))?;
     let id_fallback = acc.id.is_none() && acc.invalid_id;
     let entity = acc
@@ -140,14 +142,17 @@ pub fn log_line<'a>(env: Envelope<'a>) -> Observation<'a> {
     }
 }
 
-fn classify(e: serde_json::Error, rules: &Rules) -> ExtractError {
-    let msg = e.to_string();
-    if msg.starts_with(NOT_OBJECT) {
-        ExtractError::NotAnObject
-    } else if msg.starts_with(TOO_DEEP) || msg.starts_with("recursion limit exceeded") {
-        ExtractError::TooDeep(rules.max_depth)
-    } else {
-        ExtractError::Json(msg)
+/// What a failed read means, by the error's category, not its text: our visitors raise
+/// only data errors, and only two kinds: a root that is not an object, or nesting past
+/// `max_depth` (16, far below serde_json's own limit of 128). Syntax and end-of-input errors
+/// are JSON that does not parse.
+fn classify(e: &serde_json::Error, json: &[u8], rules: &Rules) -> ExtractError {
+    match e.classify() {
+        Category::Data if json.trim_ascii_start().first() == Some(&b'{') => {
+            ExtractError::TooDeep(rules.max_depth)
+        }
+        Category::Data => ExtractError::NotAnObject,
+        Category::Io | Category::Syntax | Category::Eof => ExtractError::Json(e.to_string()),
     }
 }
 

@@ -115,38 +115,44 @@ pub fn significant_digits(text: &str) -> usize {
     digits.trim_start_matches('0').trim_end_matches('0').len()
 }
 
+/// DynamoDB's refusal of an item (a `ValidationException`), in the service's own words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
 /// Why DynamoDB would refuse an item (the service's own wording).
-pub fn check(item: &Item, key_names: (&str, &str), condition: &str) -> Result<(), String> {
+pub fn check(item: &Item, key_names: (&str, &str), condition: &str) -> Result<(), Refusal> {
+    let refuse = |m: String| Err(Refusal(m));
     if condition.len() > MAX_EXPRESSION_BYTES {
-        return Err(format!(
+        return refuse(format!(
             "Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: {}",
             condition.len()
         ));
     }
-    let key = |name: &str, max: usize, what: &str| -> Result<(), String> {
+    let key = |name: &str, max: usize, what: &str| -> Result<(), Refusal> {
         match item.get(name) {
-            Some(Av::S(s)) if s.is_empty() => Err(format!(
+            Some(Av::S(s)) if s.is_empty() => refuse(format!(
                 "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}"
             )),
-            Some(Av::S(s)) if s.len() > max => Err(format!(
+            Some(Av::S(s)) if s.len() > max => refuse(format!(
                 "One or more parameter values were invalid: Aggregated size of all {what} keys has exceeded the size limit of {max} bytes"
             )),
             Some(Av::S(_)) => Ok(()),
-            _ => Err(format!(
+            _ => refuse(format!(
                 "One or more parameter values were invalid: Missing the key {name} in the item"
             )),
         }
     };
     key(key_names.0, MAX_PARTITION_KEY_BYTES, "hash")?;
     key(key_names.1, MAX_SORT_KEY_BYTES, "range")?;
-    fn numbers(v: &Av) -> Result<(), String> {
+    fn numbers(v: &Av) -> Result<(), Refusal> {
         match v {
-            Av::N(n) if significant_digits(n) > MAX_NUMBER_DIGITS => Err(
+            Av::N(n) if significant_digits(n) > MAX_NUMBER_DIGITS => Err(Refusal(
                 "Attempting to store more than 38 significant digits in a Number".to_owned(),
-            ),
+            )),
             Av::M(m) => m.iter().try_for_each(|(k, v)| {
                 if k.is_empty() {
-                    return Err("One or more parameter values were invalid: An AttributeValue may not contain an empty map key".to_owned());
+                    return Err(Refusal("One or more parameter values were invalid: An AttributeValue may not contain an empty map key".to_owned()));
                 }
                 numbers(v)
             }),
@@ -155,7 +161,7 @@ pub fn check(item: &Item, key_names: (&str, &str), condition: &str) -> Result<()
     }
     item.values().try_for_each(numbers)?;
     if item_size(item) > MAX_ITEM_BYTES {
-        return Err("Item size has exceeded the maximum allowed size".to_owned());
+        return refuse("Item size has exceeded the maximum allowed size".to_owned());
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::codec::Malformed;
 use super::item::{self, Item};
 use super::page::{Page, attr};
 use super::{MetricsStore, Outcome, Write, condition};
@@ -63,7 +64,7 @@ impl MemoryTable {
     }
 
     /// Every item read back as a page.
-    pub fn pages(&self) -> Result<Vec<Page>, String> {
+    pub fn pages(&self) -> Result<Vec<Page>, Malformed> {
         self.snapshot().values().map(Page::from_item).collect()
     }
 
@@ -72,9 +73,9 @@ impl MemoryTable {
         let name = format!("{} {}", page.entity, page.sort_key());
         let new = page.to_item();
         item::check(&new, (attr::PARTITION_KEY, attr::SORT_KEY), condition(w)).map_err(
-            |message| Error::MetricsRejected {
+            |refusal| Error::MetricsRejected {
                 item: name.clone(),
-                message,
+                message: refusal.0,
             },
         )?;
         let mut items = self.items.lock().map_err(|_| unavailable(&name))?;

@@ -6,6 +6,7 @@
 //! write's expression has the same few bytes for any number of metrics or marks, and a
 //! page stays under 400 KB by construction ([`page`]'s caps and marks budget).
 
+pub mod codec;
 pub mod item;
 pub mod memory;
 pub mod page;
@@ -14,6 +15,7 @@ pub mod totals;
 
 use std::future::Future;
 
+pub use codec::Malformed;
 pub use item::{Av, Item};
 pub use memory::MemoryTable;
 pub use page::{Dec, Page, Stat, attr, iso_millis, last_sort_key, sort_key, window_label};

@@ -123,8 +123,17 @@ fn bad_json_is_rejected_with_a_reason() {
         extract_default(deep.as_bytes()),
         Err(ExtractError::TooDeep(_))
     ));
+    // Past serde_json's own limit (128) too: still nesting, not a syntax error.
     let deep_array = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
-    assert!(extract_default(deep_array.as_bytes()).is_err());
+    assert!(matches!(
+        extract_default(deep_array.as_bytes()),
+        Err(ExtractError::TooDeep(_))
+    ));
+    let deep_root = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    assert!(matches!(
+        extract_default(deep_root.as_bytes()),
+        Err(ExtractError::NotAnObject)
+    ));
 }
 
 #[test]

@@ -72,8 +72,8 @@ pub async fn quarantine(stores: &Stores<'_>, kept: &Kept, reason: &str) -> Resul
     let records = kept.record.records()?;
     let lines = lines(kept, &records, reason);
     if lines.len() != records.len() {
-        return Err(Error::Item(format!(
-            "kept batch {}: a sequence number is not a number; left in the bucket",
+        return Err(Error::KeptBatch(format!(
+            "{}: a sequence number is not a number; left in the bucket",
             kept.key
         )));
     }

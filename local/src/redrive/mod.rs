@@ -83,10 +83,10 @@ impl Kept {
         // The strict reading first: every record has what redrive needs.
         let strict = record.records()?;
         let mut event: serde_json::Value = serde_json::from_str(&record.payload)
-            .map_err(|e| Error::Item(format!("kept batch payload: {e}")))?;
+            .map_err(|e| Error::KeptBatch(format!("payload: {e}")))?;
         let records = match event.get_mut("Records").map(serde_json::Value::take) {
             Some(serde_json::Value::Array(r)) => r,
-            _ => return Err(Error::Item("kept batch payload: no Records array".into())),
+            _ => return Err(Error::KeptBatch("payload: no Records array".into())),
         };
         Ok(Self {
             key: key.to_owned(),
@@ -111,7 +111,7 @@ impl Kept {
     /// The whole batch as the function's event type (what recovery reads).
     fn kinesis_event(&self) -> Result<KinesisEvent, Error> {
         serde_json::from_slice(&self.event(0))
-            .map_err(|e| Error::Item(format!("kept batch payload: not a Kinesis event: {e}")))
+            .map_err(|e| Error::KeptBatch(format!("payload: not a Kinesis event: {e}")))
     }
 }
 
