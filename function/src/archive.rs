@@ -216,6 +216,14 @@ pub fn objects(shard_id: &str, lines: &[Line<'_>]) -> std::io::Result<Vec<Object
     Ok(out)
 }
 
+/// The archive bucket, as recovery (and redrive, and the local CLI) read it.
+pub trait ArchiveReader: Sync {
+    /// Keys under `prefix`.
+    fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
+    /// One object's body.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
+}
+
 /// The archive bucket, as the function uses it.
 pub trait ArchiveStore: Sync {
     /// Puts one object (overwriting the key).
@@ -278,7 +286,7 @@ impl ArchiveStore for MemoryArchive {
     }
 }
 
-impl crate::recover::ArchiveReader for MemoryArchive {
+impl ArchiveReader for MemoryArchive {
     fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
         let keys = self
             .snapshot()

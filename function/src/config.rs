@@ -175,3 +175,15 @@ impl Config {
         })
     }
 }
+
+/// The defaults of the variables above.
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            id_fields: DEFAULT_ID_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
+            max_future_ms: FUTURE_SKEW.default as i64 * 1000,
+            max_past_ms: PAST_AGE.default as i64 * 1000,
+            max_depth: 16,
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub mod event;
 pub mod extract;
 pub mod handler;
 pub mod kpl;
+pub mod limits;
 pub mod position;
 pub mod recover;
 pub mod store;

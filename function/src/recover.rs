@@ -14,14 +14,13 @@
 //! rebuilt again. Recovery is idempotent: running it twice writes the same aggregates.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::io::Read;
 
 use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::archive::{Kind, hour_prefix};
+use crate::archive::{ArchiveReader, Kind, hour_prefix};
 use crate::event::KinesisEvent;
 use crate::window::{WindowKey, key_of};
 
@@ -34,14 +33,6 @@ use crate::{Config, Error};
 
 /// Rounds of rebuilding before giving up on pages that keep changing.
 pub const MAX_ROUNDS: u32 = 8;
-
-/// The archive bucket, as recovery reads it.
-pub trait ArchiveReader: Sync {
-    /// Keys under `prefix`.
-    fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
-    /// One object's body.
-    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
-}
 
 /// One archived line, as `archive::Line::write_to` wrote it.
 #[derive(Debug, Deserialize)]

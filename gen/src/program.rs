@@ -73,29 +73,20 @@ pub struct ResourceOptions {
 }
 
 impl ResourceOptions {
+    /// No dependencies, pinned to [`crate::AWS_PROVIDER_VERSION`].
+    pub fn pinned() -> Self {
+        Self {
+            depends_on: Vec::new(),
+            version: Some(crate::AWS_PROVIDER_VERSION.to_owned()),
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.depends_on.is_empty() && self.version.is_none()
     }
 }
 
 impl Resource {
-    /// A resource whose properties are the serialized typed `props` (their type token
-    /// comes with them), pinned to [`crate::AWS_PROVIDER_VERSION`].
-    pub fn of<P: crate::aws::Properties>(props: &P) -> Result<Self, crate::Error> {
-        let properties = match serde_json::to_value(props).map_err(crate::Error::Serialize)? {
-            Value::Object(map) => map.into_iter().collect(),
-            other => IndexMap::from([("value".to_owned(), other)]),
-        };
-        Ok(Self {
-            ty: P::TYPE.to_owned(),
-            properties,
-            options: ResourceOptions {
-                depends_on: Vec::new(),
-                version: Some(crate::AWS_PROVIDER_VERSION.to_owned()),
-            },
-        })
-    }
-
     /// Adds `dependsOn` entries naming other resources of the program.
     pub fn depends_on(mut self, resources: &[&str]) -> Self {
         self.options

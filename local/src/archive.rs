@@ -2,7 +2,7 @@
 //! failed-batches bucket (redrive lists it).
 
 use function::Error as FnError;
-use function::recover::ArchiveReader;
+use function::archive::ArchiveReader;
 
 /// A bucket on S3 (or the emulator), read with list and get.
 #[derive(Debug, Clone)]

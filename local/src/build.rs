@@ -149,7 +149,7 @@ async fn run_cargo(
         .spawn()
         .map_err(|e| Error::Build(format!("cannot run cargo: {e}")))?;
     let tty = progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let bar = crate::stack::spinner(progress, what);
+    let bar = crate::progress::spinner(progress, what);
     let started = Instant::now();
     let mut said = started;
     let mut tail = VecDeque::with_capacity(30);

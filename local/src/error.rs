@@ -120,3 +120,24 @@ impl Error {
         move |source| Error::Io { path, source }
     }
 }
+
+/// The error, then each cause not already in its text, and a hint where the SDK's
+/// transport message alone says nothing about what to do.
+pub fn text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        source = s.source();
+    }
+    if text.contains("Connection refused") || text.contains("dispatch failure") {
+        text.push_str(
+            "\n  (the emulator did not answer: has the stack stopped? \
+             `cargo run -p local -- status` says)",
+        );
+    }
+    text
+}

@@ -175,7 +175,7 @@ pub async fn put(
 
 /// Keys of every kept batch, oldest first.
 pub async fn list(c: &Clients, bucket: &str) -> Result<Vec<String>, Error> {
-    use function::recover::ArchiveReader;
+    use function::archive::ArchiveReader;
     let reader = crate::archive::S3Reader {
         client: c.s3.clone(),
         bucket: bucket.to_owned(),

@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::build::{self, Build};
 use crate::clients::{Clients, LOCAL_KEY};
@@ -43,26 +40,6 @@ pub struct LocalStack {
     /// A test's hold on the function's responses, for the mapping the next
     /// [`LocalStack::start_mapping`] starts (see [`crate::runtime::Hold`]).
     pub hold: Option<crate::runtime::Hold>,
-}
-
-/// A spinner for a long step on a terminal; without one, the step as one plain line (so a
-/// CI log or a pipe still says what is happening).
-pub(crate) fn spinner(show: bool, msg: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!("{msg} …");
-        return ProgressBar::hidden();
-    }
-    let p = ProgressBar::new_spinner();
-    p.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    p.set_message(msg.to_owned());
-    p.enable_steady_tick(Duration::from_millis(120));
-    p
 }
 
 /// The stacks this checkout has a `Pulumi.<stack>.yaml` for.
@@ -152,7 +129,7 @@ impl LocalStack {
             .unwrap_or_else(|| state_dir(&o.root, &o.stack));
         crate::state::claim(&state_dir, &o.stack)?;
 
-        let p = spinner(
+        let p = crate::progress::spinner(
             o.progress && !emulator::installed(&o.root),
             "installing MiniStack into .local/venv",
         );
@@ -161,7 +138,7 @@ impl LocalStack {
 
         let zip = build::function(&o.root, arch, o.build, o.progress).await?;
 
-        let p = spinner(o.progress, "starting MiniStack");
+        let p = crate::progress::spinner(o.progress, "starting MiniStack");
         let log = state_dir.join("ministack.log");
         let emulator = match o.port {
             Some(port) => Emulator::start(&o.root, port, &log).await?,
@@ -170,7 +147,7 @@ impl LocalStack {
         p.finish_and_clear();
 
         let clients = Clients::local(&emulator.endpoint, &file.region).await;
-        let p = spinner(o.progress, "creating the stack's resources");
+        let p = crate::progress::spinner(o.progress, "creating the stack's resources");
         let deployed =
             deploy::deploy(&clients, &program, &file.settings, &o.stack, &o.root, &zip).await?;
         p.finish_and_clear();

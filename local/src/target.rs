@@ -187,7 +187,7 @@ impl Invoker for LambdaFunction {
             .payload(aws_sdk_lambda::primitives::Blob::new(event))
             .send()
             .await
-            .map_err(|e| crate::cli::terminal::error_text(&Error::aws("lambda:Invoke")(e)))?;
+            .map_err(|e| crate::error::text(&Error::aws("lambda:Invoke")(e)))?;
         let body = out
             .payload()
             .map(|b| b.as_ref().to_vec())

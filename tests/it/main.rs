@@ -7,3 +7,4 @@ mod e2e_arch;
 mod e2e_outage;
 mod e2e_stress;
 mod inbox;
+mod layers;

@@ -13,7 +13,7 @@ mod time;
 use time::epoch_ms;
 pub use time::parse_time;
 
-/// Extraction settings (from [`crate::config::Config`]).
+/// Extraction settings (from the function's configuration; defaults there too).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
     /// Fields naming the entity, in order of preference.
@@ -26,22 +26,8 @@ pub struct Rules {
     pub max_depth: usize,
 }
 
-impl Default for Rules {
-    fn default() -> Self {
-        Self {
-            id_fields: crate::config::DEFAULT_ID_FIELDS
-                .iter()
-                .map(|f| (*f).to_owned())
-                .collect(),
-            max_future_ms: crate::config::FUTURE_SKEW.default as i64 * 1000,
-            max_past_ms: crate::config::PAST_AGE.default as i64 * 1000,
-            max_depth: 16,
-        }
-    }
-}
-
 /// Longest id kept as an entity, in UTF-8 bytes (DynamoDB's partition key limit).
-pub const MAX_ID_BYTES: usize = crate::store::item::MAX_PARTITION_KEY_BYTES;
+pub const MAX_ID_BYTES: usize = crate::limits::MAX_PARTITION_KEY_BYTES;
 
 /// Largest metric magnitude kept; larger values are ignored (DynamoDB numbers keep 38 digits).
 pub const MAX_METRIC: f64 = 1e15;

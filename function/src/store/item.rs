@@ -7,16 +7,10 @@
 
 use std::collections::BTreeMap;
 
-/// Largest partition key value, in UTF-8 bytes.
-pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
-/// Largest sort key value, in UTF-8 bytes.
-pub const MAX_SORT_KEY_BYTES: usize = 1024;
-/// Largest item, counting attribute names, map keys and values.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
-/// Largest expression string (condition, update, projection …).
-pub const MAX_EXPRESSION_BYTES: usize = 4096;
-/// Most significant digits of a Number.
-pub const MAX_NUMBER_DIGITS: usize = 38;
+pub use crate::limits::{
+    MAX_EXPRESSION_BYTES, MAX_ITEM_BYTES, MAX_NUMBER_DIGITS, MAX_PARTITION_KEY_BYTES,
+    MAX_SORT_KEY_BYTES,
+};
 
 /// An attribute value: string, number (decimal text), binary, boolean or map.
 #[derive(Debug, Clone, PartialEq, Eq)]

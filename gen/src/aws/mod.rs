@@ -78,3 +78,20 @@ pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Va
     );
     Err(format!("{ty} has no typed properties"))
 }
+
+impl crate::program::Resource {
+    /// A resource whose properties are the serialized typed `props` (their type token
+    /// comes with them), pinned to [`crate::AWS_PROVIDER_VERSION`]. Here, not in `program`,
+    /// so the document types do not depend on the resource types.
+    pub fn of<P: Properties>(props: &P) -> Result<Self, crate::Error> {
+        let properties = match serde_json::to_value(props).map_err(crate::Error::Serialize)? {
+            serde_json::Value::Object(map) => map.into_iter().collect(),
+            other => indexmap::IndexMap::from([("value".to_owned(), other)]),
+        };
+        Ok(Self {
+            ty: P::TYPE.to_owned(),
+            properties,
+            options: crate::program::ResourceOptions::pinned(),
+        })
+    }
+}

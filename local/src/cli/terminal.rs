@@ -28,26 +28,7 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// The error, then each cause not already in its text, and a hint where the SDK's
-/// transport message alone says nothing about what to do.
-pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text = format!("{text}: {part}");
-        }
-        source = s.source();
-    }
-    if text.contains("Connection refused") || text.contains("dispatch failure") {
-        text.push_str(
-            "\n  (the emulator did not answer: has the stack stopped? \
-             `cargo run -p local -- status` says)",
-        );
-    }
-    text
-}
+pub use crate::error::text as error_text;
 
 #[cfg(test)]
 mod tests {

@@ -276,7 +276,7 @@ pub async fn rejected(target: &Target, limit: usize, as_json: bool) -> Result<()
         client: op.clients.s3.clone(),
         bucket: bucket.to_owned(),
     };
-    use function::recover::ArchiveReader;
+    use function::archive::ArchiveReader;
     let fail = |e: function::Error| Error::Runtime(e.to_string());
     // Keys are time-ordered (rejected/YYYY/MM/DD/HH/…): read from the newest back.
     let keys = reader.keys("rejected/").await.map_err(fail)?;

@@ -336,7 +336,7 @@ impl Lane {
                         .fetch_add(1, Ordering::Relaxed);
                     self.publish("DestinationDeliveryFailures", 1.0, StandardUnit::Count);
                     tracing::warn!(
-                        error = %crate::cli::terminal::error_text(&e),
+                        error = %crate::error::text(&e),
                         shard = %self.shard,
                         tries,
                         "could not keep a failed batch in the on-failure bucket; retrying"

@@ -44,9 +44,9 @@ mod metrics; // CloudWatch metrics
 mod reader; // one shard reader
 pub use reader::lane_of;
 mod redrive; // the local function redrive invokes
-pub mod response; // a batch response, by Lambda's rules
 mod shards; // which shards may be read (children after parents)
 
+use crate::response::{self, BatchResponse};
 pub use checkpoint::Checkpoints;
 use checkpoint::Progress;
 pub use drive::{Invoke, Resolution, drive};
@@ -55,7 +55,6 @@ use lane::{Lane, run_lane};
 use metrics::publish_metrics;
 use reader::{Ending, read_shard};
 pub use redrive::LocalFunction;
-use response::BatchResponse;
 use shards::ShardInfo;
 
 /// One record read from a shard.

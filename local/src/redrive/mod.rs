@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::clients::Clients;
 use crate::error::Error;
-use crate::esm::response::{self, BatchResponse};
 use crate::failure::{self, FailureRecord};
+use crate::response::{self, BatchResponse};
 pub use expired::Expired;
 
 /// How redrive reaches the function.
@@ -135,7 +135,7 @@ impl Stores<'_> {
             let read = failure::get(self.clients, self.failed_bucket, &key)
                 .await
                 .and_then(|r| Kept::of(&key, r));
-            out.push(read.map_err(|e| (key, crate::cli::terminal::error_text(&e))));
+            out.push(read.map_err(|e| (key, crate::error::text(&e))));
         }
         Ok(out)
     }
@@ -318,12 +318,7 @@ async fn redrive_one<I: Invoker>(
     let r =
         function::recover::recover_event(&stores.archive(), &stores.metrics(), stores.cfg, &event)
             .await
-            .map_err(|e| {
-                format!(
-                    "recovery from the archive: {}",
-                    crate::cli::terminal::error_text(&e)
-                )
-            })?;
+            .map_err(|e| format!("recovery from the archive: {}", crate::error::text(&e)))?;
     if r.not_counted > 0 {
         return Err(format!(
             "{} records are still not counted after recovery",
