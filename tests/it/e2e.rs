@@ -79,19 +79,28 @@ async fn archive(s: &LocalStack, prefix: &str) -> Vec<Value> {
     let bucket = s
         .deployed
         .output(stackgen::stack::outputs::ARCHIVE_BUCKET_NAME);
-    let list =
+    // Every page of the listing (a busy run writes more than 1,000 objects).
+    let mut pages =
         c.s3.list_objects_v2()
             .bucket(bucket)
             .prefix(prefix)
-            .send()
-            .await
-            .expect("list");
+            .into_paginator()
+            .send();
+    let mut keys = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("list");
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+    }
     let mut lines = Vec::new();
-    for o in list.contents() {
+    for key in keys {
         let obj =
             c.s3.get_object()
                 .bucket(bucket)
-                .key(o.key().unwrap_or_default())
+                .key(&key)
                 .send()
                 .await
                 .expect("get");

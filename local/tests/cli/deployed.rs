@@ -249,7 +249,27 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
         .send()
         .await
         .expect("restore");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Restored when HeadObject says so (`ongoing-request="false"`), as on AWS.
+    let started = Instant::now();
+    loop {
+        let head = s
+            .clients
+            .s3
+            .head_object()
+            .bucket(&archive)
+            .key(&frozen)
+            .send()
+            .await
+            .expect("head");
+        if head
+            .restore()
+            .is_some_and(|r| r.contains("ongoing-request=\"false\""))
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{head:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut child = deployed(&s, &outputs, &["redrive"])
         .spawn()
         .expect("redrive");

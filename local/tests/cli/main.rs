@@ -260,16 +260,34 @@ fn a_running_stack_is_one_per_name_scriptable_and_shows_its_rejects() {
     assert!(String::from_utf8_lossy(&none.stdout).contains("no aggregates for entity"));
 
     // `watch` without a terminal: plain reports, no escape codes, not one per tick.
-    let watch = local(&dir, &["watch", "--interval", "1"])
+    // Waits for the first report (an event, however slow the machine), then lets three
+    // ticks pass: a slower machine only means fewer ticks, never a failure.
+    let mut watch = local(&dir, &["watch", "--interval", "1"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("watch");
-    std::thread::sleep(Duration::from_secs(4));
+    let stdout = watch.stdout.take().expect("stdout");
+    let (first, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if line.contains("stack dev") {
+                let _ = first.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    lines
+        .recv_timeout(Duration::from_secs(120))
+        .expect("a first report within two minutes");
+    std::thread::sleep(Duration::from_secs(3));
     let _ = Command::new("kill")
         .args(["-INT", &watch.id().to_string()])
         .status();
-    let out = watch.wait_with_output().expect("watch output");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let _ = watch.wait();
+    let text = reader.join().expect("reader");
     assert!(text.contains("stack dev"), "{text}");
     assert!(
         !text.contains('\x1b'),
