@@ -26,9 +26,11 @@ pub struct Row {
     /// Records / (send + drain).
     pub throughput: f64,
     pub retried_entries: u64,
-    pub latency_p50: f64,
-    /// Nearest-rank 99th percentile of the probes (one per second).
-    pub latency_p99: f64,
+    /// Probes measured (one a second).
+    pub probes: usize,
+    pub latency_median: f64,
+    /// Nearest-rank 99th percentile, only from 100 probes on (below that it is the maximum).
+    pub latency_p99: Option<f64>,
     pub latency_max: f64,
 }
 
@@ -121,8 +123,10 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
             drain_secs: total - send_secs,
             throughput: n as f64 / total,
             retried_entries: report.retried_entries,
-            latency_p50: latencies[latencies.len() / 2],
-            latency_p99: latencies[(latencies.len() * 99).div_ceil(100).saturating_sub(1)],
+            probes: latencies.len(),
+            latency_median: latencies[latencies.len() / 2],
+            latency_p99: (latencies.len() >= 100)
+                .then(|| latencies[(latencies.len() * 99).div_ceil(100) - 1]),
             latency_max: latencies.last().copied().unwrap_or_default(),
         });
     }
@@ -132,20 +136,22 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
 /// A Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| offered rec/s | records | send s | drain after send s | end-to-end rec/s | PutRecords entries retried | visible p50 s | visible p99 s | visible max s |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| offered rec/s | records | send s | drain after send s | end-to-end rec/s | PutRecords entries retried | probes | visible median s | visible p99 s | visible max s |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {} | {:.2} | {} | {:.2} |",
             r.offered,
             r.records,
             r.send_secs,
             r.drain_secs,
             r.throughput,
             r.retried_entries,
-            r.latency_p50,
-            r.latency_p99,
+            r.probes,
+            r.latency_median,
+            r.latency_p99
+                .map_or_else(|| "— (< 100 probes)".to_owned(), |p| format!("{p:.2}")),
             r.latency_max
         );
     }
