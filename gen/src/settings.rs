@@ -237,7 +237,7 @@ impl std::str::FromStr for Architecture {
 /// S3's rule for which objects lifecycle transitions apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TransitionMinimumSize {
-    /// Objects of any size transition to GLACIER / DEEP_ARCHIVE (ARCHITECTURE.md explains why).
+    /// Objects of any size transition to GLACIER / DEEP_ARCHIVE (docs/DESIGN.md, Archive, explains why).
     #[serde(rename = "varies_by_storage_class")]
     VariesByStorageClass,
     /// S3's default since 2024: objects under 128 KB never transition.

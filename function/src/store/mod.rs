@@ -1,7 +1,7 @@
 //! Metrics items: the page layout, exactly-once plans and DynamoDB's limits (pure), plus
 //! the store trait and an in-memory table as strict as DynamoDB.
 //!
-//! One (entity, window) aggregate is one or more pages (see [`plan`] and ARCHITECTURE.md):
+//! One (entity, window) aggregate is one or more pages (see [`plan`] and docs/DESIGN.md):
 //! each page is a whole item written with a `PutItem` conditioned on its version, so a
 //! write's expression has the same few bytes for any number of metrics or marks, and a
 //! page stays under 400 KB by construction ([`page`]'s caps and marks budget).

@@ -22,7 +22,7 @@ struct AlarmSpec {
     datapoints: i64,
     threshold: Input<f64>,
     comparison: &'static str,
-    /// What a minute without data means for this metric (see ARCHITECTURE.md, Alarms).
+    /// What a minute without data means for this metric (see docs/DESIGN.md, Alarms).
     missing: &'static str,
 }
 

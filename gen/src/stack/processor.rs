@@ -140,7 +140,7 @@ pub(super) fn processor() -> Result<Group, Error> {
                     },
                 },
                 // Failed-batch counts for the dashboard (CloudWatch bills them as custom
-                // metrics; ARCHITECTURE.md, Dashboard).
+                // metrics; docs/DESIGN.md, Dashboard).
                 metrics_config: lambda::MetricsConfig {
                     metrics: vec![dashboard::MAPPING_METRICS.into()],
                 },
