@@ -21,29 +21,28 @@ use kinesis::{config, event};
 
 /// Runs `records` through the processor in batches; prints one table row.
 fn row(name: &str, records: &[(String, Vec<u8>)], batch: usize) {
-    let Some(cfg) = config() else {
-        return;
-    };
+    let cfg = config();
     let table = Arc::new(MemoryTable::default());
     let p = Processor::new(cfg, Arc::new(MemoryArchive::default()), table.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build();
-    let Ok(rt) = rt else {
-        return;
-    };
+        .build()
+        .expect("a runtime");
     for (i, chunk) in records.chunks(batch).enumerate() {
-        if let Err(e) = rt.block_on(p.process(&event(chunk, i * batch))) {
-            eprintln!("{name}: {e}");
-            return;
-        }
+        let (response, _) = rt
+            .block_on(p.process(&event(chunk, i * batch)))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{name}: a record failed"
+        );
     }
     let items = table.snapshot();
     let sizes: Vec<usize> = items.values().map(item::item_size).collect();
     let aggregates = table
         .pages()
         .map(|p| function::store::totals(&p).len())
-        .unwrap_or_default();
+        .expect("every item is a page");
     let (wru, puts) = (
         table.write_units.load(Ordering::Relaxed),
         table.puts.load(Ordering::Relaxed),
@@ -132,12 +131,13 @@ fn main() {
                 "logEvents": events,
             });
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            let _ = std::io::Write::write_all(&mut gz, body.to_string().as_bytes());
+            std::io::Write::write_all(&mut gz, body.to_string().as_bytes())
+                .expect("gzip in memory");
             let key = format!(
                 "{:032x}",
                 u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c)
             );
-            (key, gz.finish().unwrap_or_default())
+            (key, gz.finish().expect("gzip in memory"))
         })
         .collect();
     row(

@@ -42,7 +42,7 @@ pub fn records(n: usize) -> Vec<(String, Vec<u8>)> {
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+        .expect("a time in range")
 }
 
 /// Decode, extract, and add each observation to its aggregate's page with `Page::add` (the
