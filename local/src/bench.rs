@@ -105,12 +105,12 @@ pub async fn run(s: &LocalStack, rates: &[u64], secs: u64) -> Result<Vec<Row>, E
             }
         });
         let mut latencies = futures::future::try_join_all(probes).await?;
-        let report = sender.await.map_err(|e| Error::Runtime(e.to_string()))??;
+        let report = sender.await??;
         let send_secs = report.elapsed.as_secs_f64();
         let target = before + n as u64 + secs;
         while s.counters().records_done < target {
             if started.elapsed() > Duration::from_secs(600) {
-                return Err(Error::Runtime(format!("rate {rate}: records not drained")));
+                return Err(Error::Measure(format!("rate {rate}: records not drained")));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

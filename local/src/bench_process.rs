@@ -10,7 +10,7 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use crate::cost::usage::{event, record};
+use crate::cost::usage::{event_json, record};
 use crate::error::Error;
 use crate::runtime::{Environment, InvokeError};
 use crate::stack::LocalStack;
@@ -194,7 +194,7 @@ fn workload(run: usize, implementation: Implementation, batches: u64) -> Vec<Vec
                 .collect();
             // Sequence numbers unique to the pair: no archive key is ever written twice.
             let first_seq = u64::from(pair) * 100_000_000 + b * BATCH;
-            serde_json::to_vec(&event(0, first_seq, &records)).unwrap_or_default()
+            event_json(0, first_seq, &records).to_string().into_bytes()
         })
         .collect()
 }
@@ -217,16 +217,22 @@ async fn measure(
     env.warm().await?;
     let pid = env
         .pid()
-        .ok_or_else(|| Error::Runtime("the process is gone".into()))?;
+        .ok_or_else(|| Error::Measure("the process is gone".into()))?;
     let ((init_user, init_system), _) = process_usage(pid)?;
     let started = Instant::now();
     for e in &events {
         match env.invoke(e).await? {
             Ok(resp) => {
-                let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_slice(&resp).map_err(|_| {
+                    Error::Measure(format!(
+                        "{:?} answered with something that is not a batch response: {}",
+                        t.implementation,
+                        String::from_utf8_lossy(&resp)
+                    ))
+                })?;
                 let failures = v["batchItemFailures"].as_array().map_or(0, Vec::len);
                 if failures > 0 {
-                    return Err(Error::Runtime(format!(
+                    return Err(Error::Measure(format!(
                         "{:?} reported {failures} failed records",
                         t.implementation
                     )));
@@ -237,7 +243,7 @@ async fn measure(
     }
     let wall = started.elapsed();
     if env.pid() != Some(pid) {
-        return Err(Error::Runtime(format!(
+        return Err(Error::Measure(format!(
             "{:?} restarted during the run",
             t.implementation
         )));
@@ -275,7 +281,7 @@ async fn measure(
 }
 
 fn runtime_error(i: Implementation, e: &InvokeError) -> Error {
-    Error::Runtime(format!("{i:?} invocation failed: {e}"))
+    Error::Measure(format!("{i:?} invocation failed: {e}"))
 }
 
 /// CPU seconds (user, system) and peak RSS (KiB) of a live process, from `/proc`.
@@ -287,7 +293,7 @@ fn process_usage(pid: u32) -> Result<((f64, f64), u64), Error> {
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
     let (Some(utime), Some(stime)) = (ticks(11), ticks(12)) else {
-        return Err(Error::Runtime(format!("unexpected {stat_path}")));
+        return Err(Error::Measure(format!("unexpected {stat_path}")));
     };
     let status_path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&status_path).map_err(Error::io(&status_path))?;
@@ -295,7 +301,7 @@ fn process_usage(pid: u32) -> Result<((f64, f64), u64), Error> {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .ok_or_else(|| Error::Runtime(format!("no VmHWM in {status_path}")))?;
+        .ok_or_else(|| Error::Measure(format!("no VmHWM in {status_path}")))?;
     Ok((
         (utime as f64 / TICKS_PER_SEC, stime as f64 / TICKS_PER_SEC),
         peak,

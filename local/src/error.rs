@@ -2,6 +2,20 @@
 
 use std::path::PathBuf;
 
+impl Error {
+    /// A `function::Error`, saying what was being done.
+    pub fn function(what: impl Into<String>) -> impl FnOnce(function::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Function { what, source }
+    }
+
+    /// A `serde_json::Error`, naming the document.
+    pub fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Json { what, source }
+    }
+}
+
 /// A boxed SDK or I/O error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -59,9 +73,32 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
-    /// Running the function failed.
+    /// The function's execution environment failed (init, the Runtime API).
     #[error("function runtime: {0}")]
     Runtime(String),
+    /// The function's own code failed (its settings, a batch, recovery).
+    #[error("{what}")]
+    Function {
+        what: String,
+        #[source]
+        source: function::Error,
+    },
+    /// A document could not be read or written as JSON.
+    #[error("{what}: not the JSON expected")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A measurement could not be taken (a benchmark or the cost model).
+    #[error("measuring: {0}")]
+    Measure(String),
+    /// A background task of this process failed.
+    #[error("a background task failed")]
+    Task(#[from] tokio::task::JoinError),
+    /// Kept batches still wait after a redrive.
+    #[error("{0} kept batches are still waiting (run `redrive` again once the cause is fixed)")]
+    Waiting(usize),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -161,7 +161,7 @@ pub async fn put(
     record: &FailureRecord,
 ) -> Result<String, Error> {
     let key = key(esm_uuid, &record.batch.shard_id, now_ms);
-    let body = serde_json::to_vec(record).map_err(|e| Error::Runtime(e.to_string()))?;
+    let body = serde_json::to_vec(record).map_err(Error::json("the invocation record"))?;
     c.s3.put_object()
         .bucket(bucket)
         .key(&key)
@@ -215,7 +215,10 @@ pub async fn get(c: &Clients, bucket: &str, key: &str) -> Result<FailureRecord, 
         .body
         .collect()
         .await
-        .map_err(|e| Error::Runtime(format!("{key}: {e}")))?
+        .map_err(|e| Error::Aws {
+            call: "s3:GetObject",
+            source: Box::new(e),
+        })?
         .into_bytes();
     serde_json::from_slice(&body)
         .map_err(|e| Error::KeptBatch(format!("{key} is not a failure record: {e}")))

@@ -246,7 +246,7 @@ impl Environment {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| Error::Runtime(format!("starting {}: {e}", self.bootstrap.display())))?;
+            .map_err(Error::io(&self.bootstrap))?;
         self.child = Some(child);
         self.spawned = Some(Instant::now());
         Ok(())

@@ -97,12 +97,12 @@ impl StateFile {
     fn read(dir: &Path) -> Result<Self, Error> {
         let path = dir.join(STATE);
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
-        serde_json::from_str(&text).map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text).map_err(Error::json(path.display().to_string()))
     }
 
     /// Writes the state of a stack that is up.
     pub fn save(&self, dir: &Path) -> Result<(), Error> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = serde_json::to_string_pretty(self).map_err(Error::json("the state file"))?;
         write_atomic(&dir.join(STATE), &text)
     }
 

@@ -167,7 +167,7 @@ impl Operated {
     /// The function's settings, read by the function's own configuration reader.
     pub fn config(&self) -> Result<function::Config, Error> {
         function::Config::from_vars(|k| self.function_env.get(k).cloned())
-            .map_err(|e| Error::Runtime(format!("the deployed function's settings: {e}")))
+            .map_err(Error::function("the deployed function's settings"))
     }
 }
 

@@ -98,8 +98,7 @@ pub async fn run(
         });
     }
     if json {
-        let text =
-            serde_json::to_string_pretty(&rows).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&rows).map_err(Error::json("the --json output"))?;
         println!("{text}");
         return Ok(());
     }

@@ -433,8 +433,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             }
             let rows = crate::bench::run(&local, &rates, secs).await;
             local.down().await;
-            print_rows(&rows?, json, crate::bench::table);
-            Ok(())
+            print_rows(&rows?, json, crate::bench::table)
         }
         Cmd::BenchProcess {
             batches,
@@ -446,8 +445,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let local = target.bench_stack("bench-process", skip_build).await?;
             let rows = crate::bench_process::run(&local, batches, runs as usize).await;
             local.down().await;
-            print_rows(&rows?, json, bench_view::table);
-            Ok(())
+            print_rows(&rows?, json, bench_view::table)
         }
         Cmd::Redrive {
             dry_run,
@@ -458,10 +456,14 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 /// A benchmark's rows on stdout: one JSON document, or the table.
-fn print_rows<T: serde::Serialize>(rows: &[T], json: bool, table: fn(&[T]) -> String) {
+fn print_rows<T: serde::Serialize>(
+    rows: &[T],
+    json: bool,
+    table: fn(&[T]) -> String,
+) -> Result<(), Error> {
     if json {
-        println!("{}", serde_json::to_string_pretty(rows).unwrap_or_default());
-    } else {
-        print!("{}", table(rows));
+        return view::json(&rows);
     }
+    print!("{}", table(rows));
+    Ok(())
 }

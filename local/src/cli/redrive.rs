@@ -48,10 +48,7 @@ pub async fn run(
     };
     show(&report, json)?;
     if report.waiting() > 0 {
-        return Err(Error::Runtime(format!(
-            "{} kept batches are still waiting (run `redrive` again once the cause is fixed)",
-            report.waiting()
-        )));
+        return Err(Error::Waiting(report.waiting()));
     }
     Ok(())
 }

@@ -142,7 +142,7 @@ async fn report(target: &Target, tally: &mut status::LogTally) -> Result<Report,
 }
 
 pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Runtime(e.to_string()))?;
+    let text = serde_json::to_string_pretty(value).map_err(Error::json("the --json output"))?;
     println!("{text}");
     Ok(())
 }
@@ -277,7 +277,7 @@ pub async fn rejected(target: &Target, limit: usize, as_json: bool) -> Result<()
         bucket: bucket.to_owned(),
     };
     use function::archive::ArchiveReader;
-    let fail = |e: function::Error| Error::Runtime(e.to_string());
+    let fail = |e: function::Error| Error::function("reading rejected/")(e);
     // Keys are time-ordered (rejected/YYYY/MM/DD/HH/…): read from the newest back.
     let keys = reader.keys("rejected/").await.map_err(fail)?;
     let mut out: Vec<RejectedView> = Vec::new();

@@ -45,7 +45,7 @@ impl Prices {
     /// The committed us-east-1 prices.
     pub fn us_east_1() -> Result<Self, Error> {
         serde_json::from_str(include_str!("../../prices/us-east-1.json"))
-            .map_err(|e| Error::Runtime(format!("local/prices/us-east-1.json: {e}")))
+            .map_err(Error::json("local/prices/us-east-1.json"))
     }
 }
 

@@ -93,11 +93,11 @@ struct Batch {
 
 /// A Kinesis event as Lambda delivers it: `(partition key, data, arrival ms)` records on
 /// one shard, sequence numbers from `first_seq`.
-pub(crate) fn event(
+pub(crate) fn event_json(
     shard: u32,
     first_seq: u64,
     records: &[(String, Vec<u8>, i64)],
-) -> KinesisEvent {
+) -> serde_json::Value {
     let shard_id = format!("shardId-{shard:012}");
     let seqs: Vec<String> = (first_seq..)
         .take(records.len())
@@ -113,7 +113,17 @@ pub(crate) fn event(
             data,
             arrival_ms: *t,
         });
-    function::event::event(&Source::EXAMPLE, recs).unwrap_or_default()
+    function::event::event_json(&Source::EXAMPLE, recs)
+}
+
+/// [`event_json`] as the handler's type.
+fn event(
+    shard: u32,
+    first_seq: u64,
+    records: &[(String, Vec<u8>, i64)],
+) -> Result<KinesisEvent, Error> {
+    serde_json::from_value(event_json(shard, first_seq, records))
+        .map_err(Error::json("a simulated event"))
 }
 
 /// Batches as the mapping forms them: per (shard, lane), closed by size or window
@@ -162,7 +172,7 @@ pub async fn simulate(w: &Workload) -> Result<Usage, Error> {
         function::config::WINDOW_SECONDS => Some(w.window_secs.to_string()),
         _ => None,
     })
-    .map_err(|e| Error::Runtime(e.to_string()))?;
+    .map_err(Error::function("the cost model's settings"))?;
     let archive = Arc::new(MemoryArchive::default());
     let table = Arc::new(MemoryTable::default());
     let mut p = Processor::new(config, archive.clone(), table.clone());
@@ -171,14 +181,16 @@ pub async fn simulate(w: &Workload) -> Result<Usage, Error> {
     let mut seq: BTreeMap<u32, u64> = BTreeMap::new();
     for b in batches(w) {
         let first = seq.entry(b.shard).or_default();
-        let ev = event(b.shard, *first, &b.records);
+        let ev = event(b.shard, *first, &b.records)?;
         *first += b.records.len() as u64;
         let (response, _) = p
             .process(&ev)
             .await
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+            .map_err(Error::function("a simulated batch"))?;
         if !response.batch_item_failures.is_empty() {
-            return Err(Error::Runtime("a simulated batch failed".into()));
+            return Err(Error::Measure(
+                "a simulated batch reported a failed record".into(),
+            ));
         }
         usage.invocations += 1;
         usage.records += b.records.len() as u64;

@@ -17,7 +17,7 @@ pub(super) async fn role(c: &Clients, name: &str, r: Role) -> Result<Outputs, Er
         .send()
         .await
         .map_err(Error::aws("iam:CreateRole"))?;
-    let arn = out.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+    let arn = super::required(name, "role ARN", out.role().map(|r| r.arn().to_owned()))?;
     Ok(outputs(&[
         ("id", r.name.clone()),
         ("name", r.name),

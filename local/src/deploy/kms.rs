@@ -17,8 +17,12 @@ pub(super) async fn key(c: &Clients, name: &str, k: Key) -> Result<Outputs, Erro
         .await
         .map_err(Error::aws("kms:CreateKey"))?;
     let meta = created.key_metadata();
-    let id = meta.map(|m| m.key_id().to_owned()).unwrap_or_default();
-    let arn = meta.and_then(|m| m.arn()).unwrap_or_default().to_owned();
+    let id = super::required(name, "key id", meta.map(|m| m.key_id().to_owned()))?;
+    let arn = super::required(
+        name,
+        "key ARN",
+        meta.and_then(|m| m.arn()).map(str::to_owned),
+    )?;
     if k.enable_key_rotation {
         c.kms
             .enable_key_rotation()

@@ -42,7 +42,7 @@ pub(super) async fn function(c: &Clients, name: &str, f: &Function) -> Result<Ou
         .send()
         .await
         .map_err(Error::aws("lambda:CreateFunction"))?;
-    let arn = out.function_arn().unwrap_or_default().to_owned();
+    let arn = super::required(name, "function ARN", out.function_arn().map(str::to_owned))?;
     Ok(outputs(&[
         ("id", f.name.clone()),
         ("name", f.name.clone()),

@@ -85,7 +85,7 @@ impl Deployed {
     /// configuration reader.
     pub fn config(&self) -> Result<function::Config, Error> {
         function::Config::from_vars(|k| self.function.env.get(k).cloned())
-            .map_err(|e| Error::Runtime(format!("the deployed function's settings: {e}")))
+            .map_err(Error::function("the deployed function's settings"))
     }
 
     /// The aggregation window in seconds.
@@ -325,6 +325,15 @@ fn creation_order(program: &Program) -> Result<Vec<&str>, Error> {
     Ok(done)
 }
 
+/// An output the service must return (an ARN, an id): its absence is an error naming the
+/// resource, never an empty value another resource would reference.
+pub(crate) fn required(name: &str, what: &str, v: Option<String>) -> Result<String, Error> {
+    v.filter(|v| !v.is_empty()).ok_or_else(|| Error::Deploy {
+        resource: name.to_owned(),
+        reason: format!("the service returned no {what}"),
+    })
+}
+
 fn function_spec(
     name: &str,
     f: &lambda_type::Function,
@@ -332,7 +341,7 @@ fn function_spec(
 ) -> Result<FunctionSpec, Error> {
     Ok(FunctionSpec {
         name: f.name.clone(),
-        arn: out.get("arn").map(text).unwrap_or_default(),
+        arn: required(name, "arn output", out.get("arn").map(text))?,
         memory_mb: *lit(name, &f.memory_size)?,
         timeout_secs: non_negative(name, "timeout", &f.timeout)?,
         env: f

@@ -16,7 +16,7 @@ pub(super) async fn topic(c: &Clients, t: Topic) -> Result<Outputs, Error> {
         .send()
         .await
         .map_err(Error::aws("sns:CreateTopic"))?;
-    let arn = out.topic_arn().unwrap_or_default().to_owned();
+    let arn = super::required(&t.name, "topic ARN", out.topic_arn().map(str::to_owned))?;
     Ok(outputs(&[
         ("id", arn.clone()),
         ("arn", arn),

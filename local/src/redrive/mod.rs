@@ -362,7 +362,7 @@ pub async fn dry_run(stores: &Stores<'_>) -> Result<(Vec<KeptView>, Vec<(String,
         let event = kept.kinesis_event()?;
         let rebuild = function::recover::preview(&stores.metrics(), stores.cfg, &event)
             .await
-            .map_err(|e| Error::Runtime(format!("reading the table: {e}")))?;
+            .map_err(Error::function("reading the table"))?;
         let b = &kept.record.batch;
         views.push(KeptView {
             key: kept.key.clone(),
