@@ -24,6 +24,25 @@ pub enum Error {
     /// A stack file is missing a required key or has a key of another project.
     #[error("stack file {path}: {reason}")]
     StackFileContent { path: PathBuf, reason: String },
+    /// An expression cannot be evaluated (an unknown reference, a malformed call).
+    #[error("cannot evaluate {expression}: {reason}")]
+    Evaluate {
+        expression: String,
+        reason: &'static str,
+    },
+    /// An input still holds an expression where a value is needed.
+    #[error("{expression} was not resolved")]
+    Unresolved { expression: String },
+    /// A resource type the model has no typed properties for.
+    #[error("{ty} has no typed properties")]
+    UnknownType { ty: String },
+    /// Properties that do not fit their resource type.
+    #[error("properties of {ty}")]
+    Properties {
+        ty: String,
+        #[source]
+        source: serde_json::Error,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

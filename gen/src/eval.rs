@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use crate::Error;
+
 /// `${x}` → `x` when the whole string is one interpolation (its value keeps its type).
 pub fn whole(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("${")?.strip_suffix('}')?;
@@ -20,14 +22,18 @@ pub fn references(s: &str) -> impl Iterator<Item = &str> {
 /// What an evaluation looks names up in.
 pub trait Scope {
     /// The value of `pulumi.stack`, a config key, a variable or `resource.output`.
-    fn lookup(&self, reference: &str) -> Result<Value, String>;
+    fn lookup(&self, reference: &str) -> Result<Value, Error>;
     /// The path `fn::fileArchive` names, as the deployment reads it.
     fn file(&self, path: &str) -> String;
 }
 
 /// Evaluates `value`: interpolations, `fn::toJSON`, `fn::join` and `fn::fileArchive`
 /// (`fn::invoke` is the caller's: its values are variables in `scope`).
-pub fn resolve(value: &Value, scope: &impl Scope) -> Result<Value, String> {
+pub fn resolve(value: &Value, scope: &impl Scope) -> Result<Value, Error> {
+    let bad = |expression: &dyn std::fmt::Display, reason| Error::Evaluate {
+        expression: expression.to_string(),
+        reason,
+    };
     Ok(match value {
         Value::String(s) => {
             if let Some(r) = whole(s) {
@@ -40,7 +46,7 @@ pub fn resolve(value: &Value, scope: &impl Scope) -> Result<Value, String> {
                 let tail = &rest[i + 2..];
                 let j = tail
                     .find('}')
-                    .ok_or_else(|| format!("unterminated ${{ in {s:?}"))?;
+                    .ok_or_else(|| bad(&format!("{s:?}"), "an unterminated ${"))?;
                 match scope.lookup(&tail[..j])? {
                     Value::String(x) => out.push_str(&x),
                     other => out.push_str(&other.to_string()),
@@ -56,21 +62,25 @@ pub fn resolve(value: &Value, scope: &impl Scope) -> Result<Value, String> {
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(m) if m.len() == 1 && m.keys().all(|k| k.starts_with("fn::")) => {
-            let (f, arg) = m.iter().next().ok_or("empty call")?;
+            let (f, arg) = m.iter().next().ok_or_else(|| bad(value, "an empty call"))?;
             let arg = resolve(arg, scope)?;
             match f.as_str() {
                 "fn::toJSON" => Value::String(arg.to_string()),
                 "fn::fileArchive" => {
-                    let p = arg.as_str().ok_or("fn::fileArchive takes a path")?;
+                    let p = arg
+                        .as_str()
+                        .ok_or_else(|| bad(value, "fn::fileArchive takes a path"))?;
                     Value::String(scope.file(p))
                 }
                 "fn::join" => {
-                    let parts = arg.as_array().ok_or("fn::join takes a list")?;
+                    let parts = arg
+                        .as_array()
+                        .ok_or_else(|| bad(value, "fn::join takes a list"))?;
                     let (Some(sep), Some(items)) = (
                         parts.first().and_then(Value::as_str),
                         parts.get(1).and_then(Value::as_array),
                     ) else {
-                        return Err("fn::join takes [separator, list]".into());
+                        return Err(bad(value, "fn::join takes [separator, list]"));
                     };
                     let strs: Vec<String> = items
                         .iter()
@@ -78,13 +88,13 @@ pub fn resolve(value: &Value, scope: &impl Scope) -> Result<Value, String> {
                         .collect();
                     Value::String(strs.join(sep))
                 }
-                other => return Err(format!("{other} cannot be evaluated here")),
+                _ => return Err(bad(value, "this function cannot be evaluated here")),
             }
         }
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, x)| Ok((k.clone(), resolve(x, scope)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, Error>>()?,
         ),
         other => other.clone(),
     })
@@ -98,13 +108,16 @@ mod tests {
     struct Fixed;
 
     impl Scope for Fixed {
-        fn lookup(&self, r: &str) -> Result<Value, String> {
+        fn lookup(&self, r: &str) -> Result<Value, Error> {
             match r {
                 "pulumi.stack" => Ok(json!("dev")),
                 "shardCount" => Ok(json!(2)),
                 "idFields" => Ok(json!(["sensorId", "userId"])),
                 "stream.arn" => Ok(json!("arn:aws:kinesis:us-east-1:1:stream/s")),
-                other => Err(format!("{other} unknown")),
+                other => Err(Error::Evaluate {
+                    expression: other.to_owned(),
+                    reason: "unknown",
+                }),
             }
         }
         fn file(&self, path: &str) -> String {
@@ -144,7 +157,7 @@ mod tests {
             ),
         ];
         for (input, want) in cases {
-            assert_eq!(resolve(&input, &Fixed), Ok(want), "{input}");
+            assert_eq!(resolve(&input, &Fixed).expect("evaluates"), want, "{input}");
         }
     }
 

@@ -32,11 +32,15 @@ pub enum Call {
 
 impl<T> Input<T> {
     /// The literal of a resolved input; an expression still left is an error naming it.
-    pub fn resolved(&self) -> Result<&T, String> {
+    pub fn resolved(&self) -> Result<&T, crate::Error> {
         match self {
             Input::Lit(v) => Ok(v),
-            Input::Expr(e) => Err(format!("{e} was not resolved")),
-            Input::Call(c) => Err(format!("{c:?} was not resolved")),
+            Input::Expr(e) => Err(crate::Error::Unresolved {
+                expression: e.clone(),
+            }),
+            Input::Call(c) => Err(crate::Error::Unresolved {
+                expression: format!("{c:?}"),
+            }),
         }
     }
 }
@@ -161,7 +165,7 @@ mod tests {
         let back: Input<String> =
             serde_json::from_value(json!({ "fn::join": [",", ["a"]] })).expect("parses");
         assert!(matches!(back, Input::Call(Call::Join(..))));
-        assert_eq!(Input::<i64>::Lit(3).resolved(), Ok(&3));
+        assert_eq!(Input::<i64>::Lit(3).resolved().ok(), Some(&3));
         assert!(Input::<i64>::Expr(var("x")).resolved().is_err());
     }
 }

@@ -96,30 +96,46 @@ impl Settings {
 /// A value as its declared config type, from what the CLI may have written: a string for
 /// a number, boolean or (JSON) array, or the typed value itself. Secrets are refused:
 /// none of these settings is secret.
-fn coerce(ty: &ConfigType, value: Value) -> Result<Value, String> {
+fn coerce(ty: &ConfigType, value: Value) -> Result<Value, NotCoerced> {
     if value.get("secure").is_some() {
-        return Err("is a secret; this setting is not secret".into());
+        return Err(NotCoerced::Secret);
     }
     let Value::String(text) = &value else {
         return Ok(value);
     };
     let t = text.trim();
+    let wrong = |expected| NotCoerced::Text {
+        text: text.clone(),
+        expected,
+    };
     match ty {
         ConfigType::Integer => t
             .parse::<i64>()
             .map(Value::from)
-            .map_err(|_| format!("{text:?} is not a whole number")),
+            .map_err(|_| wrong("a whole number")),
         ConfigType::Boolean => match t {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
-            _ => Err(format!("{text:?} is not true or false")),
+            _ => Err(wrong("true or false")),
         },
         ConfigType::Array => serde_json::from_str::<Value>(t)
             .ok()
             .filter(Value::is_array)
-            .ok_or_else(|| format!("{text:?} is not a JSON list")),
+            .ok_or_else(|| wrong("a JSON list")),
         _ => Ok(value),
     }
+}
+
+/// Why a stack file's value is not of its setting's declared type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NotCoerced {
+    #[error("is a secret; this setting is not secret")]
+    Secret,
+    #[error("{text:?} is not {expected}")]
+    Text {
+        text: String,
+        expected: &'static str,
+    },
 }
 
 /// A parsed stack file.

@@ -43,6 +43,13 @@ pub enum Error {
     /// The stack program or a stack file is invalid.
     #[error(transparent)]
     Model(#[from] stackgen::Error),
+    /// A resource's properties cannot be evaluated or read as their type.
+    #[error("resource {resource}")]
+    Resource {
+        resource: String,
+        #[source]
+        source: stackgen::Error,
+    },
     /// The program uses something the local stack cannot create.
     #[error("resource {resource}: {reason}")]
     Deploy { resource: String, reason: String },

@@ -41,10 +41,14 @@ pub struct Enabled<T = bool> {
 /// Parses `properties` as the type registered for the token `ty` and serializes it back:
 /// what a deployment of that resource would read. An unknown token, an unknown or missing
 /// property, or a value of another type is an error.
-pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Value, String> {
-    fn via<P: Properties>(v: serde_json::Value) -> Result<serde_json::Value, String> {
-        let typed: P = serde_json::from_value(v).map_err(|e| format!("{}: {e}", P::TYPE))?;
-        serde_json::to_value(&typed).map_err(|e| format!("{}: {e}", P::TYPE))
+pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Value, crate::Error> {
+    fn via<P: Properties>(v: serde_json::Value) -> Result<serde_json::Value, crate::Error> {
+        let bad = |source| crate::Error::Properties {
+            ty: P::TYPE.to_owned(),
+            source,
+        };
+        let typed: P = serde_json::from_value(v).map_err(bad)?;
+        serde_json::to_value(&typed).map_err(bad)
     }
     macro_rules! table {
         ($($t:ty),* $(,)?) => {
@@ -76,7 +80,7 @@ pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Va
         cloudwatch::MetricAlarm,
         cloudwatch::Dashboard,
     );
-    Err(format!("{ty} has no typed properties"))
+    Err(crate::Error::UnknownType { ty: ty.to_owned() })
 }
 
 impl crate::program::Resource {

@@ -105,13 +105,13 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn resolve(&self, v: &Value) -> Result<Value, String> {
+    fn resolve(&self, v: &Value) -> Result<Value, stackgen::Error> {
         stackgen::eval::resolve(v, self)
     }
 }
 
 impl stackgen::eval::Scope for Ctx {
-    fn lookup(&self, r: &str) -> Result<Value, String> {
+    fn lookup(&self, r: &str) -> Result<Value, stackgen::Error> {
         if r == "pulumi.stack" {
             return Ok(Value::String(self.stack.clone()));
         }
@@ -123,7 +123,10 @@ impl stackgen::eval::Scope for Ctx {
             .get(res)
             .and_then(|o| o.get(prop))
             .cloned()
-            .ok_or_else(|| format!("${{{r}}} is not known locally"))
+            .ok_or_else(|| stackgen::Error::Evaluate {
+                expression: format!("${{{r}}}"),
+                reason: "not known locally",
+            })
     }
 
     fn file(&self, path: &str) -> String {
@@ -148,9 +151,9 @@ fn typed<P: Properties>(name: &str, resolved: Value) -> Result<P, Error> {
 
 /// The literal of a resolved input (an expression left unresolved is an error).
 fn lit<'a, T>(name: &str, input: &'a Input<T>) -> Result<&'a T, Error> {
-    input.resolved().map_err(|reason| Error::Deploy {
+    input.resolved().map_err(|source| Error::Resource {
         resource: name.to_owned(),
-        reason,
+        source,
     })
 }
 
@@ -227,9 +230,9 @@ pub async fn deploy(
         let name = &name.to_owned();
         let resolved = ctx
             .resolve(&Value::Object(res.properties.clone().into_iter().collect()))
-            .map_err(|reason| Error::Deploy {
+            .map_err(|source| Error::Resource {
                 resource: name.clone(),
-                reason,
+                source,
             })?;
         let out = match res.ty.as_str() {
             <lambda_type::Function as Properties>::TYPE => {
@@ -256,10 +259,10 @@ pub async fn deploy(
         .outputs
         .iter()
         .map(|(k, v)| Ok((k.clone(), text(&ctx.resolve(v)?))))
-        .collect::<Result<_, String>>()
-        .map_err(|reason| Error::Deploy {
+        .collect::<Result<_, stackgen::Error>>()
+        .map_err(|source| Error::Resource {
             resource: "outputs".into(),
-            reason,
+            source,
         })?;
     let missing = |what: &str| Error::Deploy {
         resource: what.into(),
