@@ -225,12 +225,15 @@ impl Architecture {
 }
 
 impl std::str::FromStr for Architecture {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown architecture {s:?} (x86_64 or arm64)"))
+            .ok_or_else(|| Error::InvalidSetting {
+                key: "lambdaArchitecture",
+                reason: format!("unknown architecture {s:?} (x86_64 or arm64)"),
+            })
     }
 }
 

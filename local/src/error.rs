@@ -100,6 +100,9 @@ pub enum Error {
     /// A measurement could not be taken (a benchmark or the cost model).
     #[error("measuring: {0}")]
     Measure(String),
+    /// An invocation ended without a response (a function error, a timeout, a crash).
+    #[error("the invocation failed: {0}")]
+    Invocation(InvokeError),
     /// A background task of this process failed.
     #[error("a background task failed")]
     Task(#[from] tokio::task::JoinError),
@@ -184,4 +187,34 @@ pub fn text(e: &(dyn std::error::Error + 'static)) -> String {
         );
     }
     text
+}
+
+/// How an invocation ended, when it did not return a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The function reported an error (`/invocation/{id}/error` or `/init/error`).
+    Function { error_type: String, message: String },
+    /// No response within the function's timeout; the environment was restarted.
+    Timeout,
+    /// The process exited mid-invocation.
+    Crashed(String),
+    /// The function never ran (its environment or the Runtime API could not start): not a
+    /// function error; Lambda retries until the records expire.
+    NotInvoked(String),
+}
+
+impl std::error::Error for InvokeError {}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::Function {
+                error_type,
+                message,
+            } => write!(f, "{error_type}: {message}"),
+            InvokeError::Timeout => f.write_str("Task timed out"),
+            InvokeError::Crashed(m) => write!(f, "Runtime exited: {m}"),
+            InvokeError::NotInvoked(m) => write!(f, "not invoked: {m}"),
+        }
+    }
 }

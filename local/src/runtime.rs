@@ -22,33 +22,7 @@ use crate::deploy::FunctionSpec;
 use crate::error::Error;
 use stackgen::settings::Architecture;
 
-/// How an invocation ended, when it did not return a response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InvokeError {
-    /// The function reported an error (`/invocation/{id}/error` or `/init/error`).
-    Function { error_type: String, message: String },
-    /// No response within the function's timeout; the environment was restarted.
-    Timeout,
-    /// The process exited mid-invocation.
-    Crashed(String),
-    /// The function never ran (its environment or the Runtime API could not start): not a
-    /// function error; Lambda retries until the records expire.
-    NotInvoked(String),
-}
-
-impl std::fmt::Display for InvokeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InvokeError::Function {
-                error_type,
-                message,
-            } => write!(f, "{error_type}: {message}"),
-            InvokeError::Timeout => f.write_str("Task timed out"),
-            InvokeError::Crashed(m) => write!(f, "Runtime exited: {m}"),
-            InvokeError::NotInvoked(m) => write!(f, "not invoked: {m}"),
-        }
-    }
-}
+pub use crate::error::InvokeError;
 
 /// The command that runs `bootstrap`: directly on its own architecture, else under
 /// qemu-user (how `cargo xtask ci` smoke-tests the arm64 build on an x86_64 machine).

@@ -11,6 +11,7 @@ use stackgen::stack::outputs;
 use crate::clients::Clients;
 use crate::error::Error;
 use crate::redrive::Invoker;
+use crate::runtime::InvokeError;
 
 /// The calls the operations commands make against a deployed stack. The program's operator
 /// policy (`stackgen::stack::operator`) grants exactly these (a contract test checks).
@@ -179,7 +180,7 @@ pub struct LambdaFunction {
 }
 
 impl Invoker for LambdaFunction {
-    async fn invoke(&mut self, _shard: &str, event: &[u8]) -> Result<Vec<u8>, String> {
+    async fn invoke(&mut self, _shard: &str, event: &[u8]) -> Result<Vec<u8>, Error> {
         let out = self
             .client
             .invoke()
@@ -187,16 +188,16 @@ impl Invoker for LambdaFunction {
             .payload(aws_sdk_lambda::primitives::Blob::new(event))
             .send()
             .await
-            .map_err(|e| crate::error::text(&Error::aws("lambda:Invoke")(e)))?;
+            .map_err(Error::aws("lambda:Invoke"))?;
         let body = out
             .payload()
             .map(|b| b.as_ref().to_vec())
             .unwrap_or_default();
         match out.function_error() {
-            Some(kind) => Err(format!(
-                "function error ({kind}): {}",
-                String::from_utf8_lossy(&body)
-            )),
+            Some(kind) => Err(Error::Invocation(InvokeError::Function {
+                error_type: kind.to_owned(),
+                message: String::from_utf8_lossy(&body).into_owned(),
+            })),
             None => Ok(body),
         }
     }

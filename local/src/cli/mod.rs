@@ -356,9 +356,9 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             // Checked before anything is asked of the stack.
             for t in [&from, &to].into_iter().flatten() {
-                times::parse(t).map_err(Error::Usage)?;
+                times::parse(t)?;
             }
-            times::window_range(from.as_deref(), to.as_deref(), 1).map_err(Error::Usage)?;
+            times::window_range(from.as_deref(), to.as_deref(), 1)?;
             view::query(&target, &entity, from.as_deref(), to.as_deref(), json).await
         }
         Cmd::Rejected { limit, json } => view::rejected(&target, limit as usize, json).await,
@@ -377,8 +377,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 }
                 return view::logs(&target, lines as usize, previous);
             }
-            let minutes =
-                times::minutes_ago(since.as_deref().unwrap_or("15m")).map_err(Error::Usage)?;
+            let minutes = times::minutes_ago(since.as_deref().unwrap_or("15m"))?;
             view::deployed_logs(&target, lines as usize, minutes).await
         }
         Cmd::Cost {

@@ -229,7 +229,7 @@ pub async fn query(
 ) -> Result<(), Error> {
     let op = target.operated().await?;
     let window = op.config()?.window_secs;
-    let (from, to) = times::window_range(from, to, i64::from(window)).map_err(Error::Usage)?;
+    let (from, to) = times::window_range(from, to, i64::from(window))?;
     let items = status::query(
         &op.clients,
         op.output(stackgen::stack::outputs::METRICS_TABLE_NAME),

@@ -41,7 +41,7 @@ impl<'a> LocalFunction<'a> {
 }
 
 impl Invoker for LocalFunction<'_> {
-    async fn invoke(&mut self, shard: &str, event: &[u8]) -> Result<Vec<u8>, String> {
+    async fn invoke(&mut self, shard: &str, event: &[u8]) -> Result<Vec<u8>, Error> {
         if !self.envs.contains_key(shard) {
             let env = Environment::start(
                 &self.deployed.function,
@@ -49,17 +49,12 @@ impl Invoker for LocalFunction<'_> {
                 self.extra_env.clone(),
                 self.logs.join(format!("{shard}-redrive.log")),
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             self.envs.insert(shard.to_owned(), env);
         }
         let Some(env) = self.envs.get_mut(shard) else {
-            return Err(format!("no environment for {shard}"));
+            return Err(Error::Runtime(format!("no environment for {shard}")));
         };
-        match env.invoke(event).await {
-            Ok(Ok(body)) => Ok(body),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(e.to_string()),
-        }
+        env.invoke(event).await?.map_err(Error::Invocation)
     }
 }

@@ -32,7 +32,7 @@ pub trait Invoker {
         &mut self,
         shard: &str,
         event: &[u8],
-    ) -> impl Future<Output = Result<Vec<u8>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
 
 /// What a redrive did.
@@ -201,7 +201,8 @@ pub async fn redrive<I: Invoker>(
                 report.pages_rebuilt += r.pages;
                 report.recounted += r.recounted;
             }
-            Err(reason) => {
+            Err(stays) => {
+                let reason = crate::error::text(&stays);
                 tracing::warn!(key = kept.key, %reason, "a kept batch stays in the bucket");
                 report.still_failing.push((kept.key.clone(), reason));
             }
@@ -286,7 +287,7 @@ async fn redrive_one<I: Invoker>(
     function: &mut I,
     retries: u32,
     kept: &Kept,
-) -> Result<function::recover::Recovery, String> {
+) -> Result<function::recover::Recovery, Stays> {
     let seqs: Vec<&str> = kept.seqs.iter().map(String::as_str).collect();
     let mut from = 0;
     let mut failures = 0;
@@ -306,26 +307,44 @@ async fn redrive_one<I: Invoker>(
                     format!("not a batch response: {}", String::from_utf8_lossy(&body))
                 }
             },
-            Err(reason) => reason,
+            Err(e) => crate::error::text(&e),
         };
         failures += 1;
         if failures > retries {
-            return Err(format!("the function failed {failures} times: {failed}"));
+            return Err(Stays::FailedAgain {
+                times: failures,
+                last: failed,
+            });
         }
         tokio::time::sleep(Duration::from_millis(200 << failures.min(4))).await;
     }
-    let event = kept.kinesis_event().map_err(|e| e.to_string())?;
+    let event = kept.kinesis_event().map_err(Stays::Unreadable)?;
     let r =
         function::recover::recover_event(&stores.archive(), &stores.metrics(), stores.cfg, &event)
             .await
-            .map_err(|e| format!("recovery from the archive: {}", crate::error::text(&e)))?;
+            .map_err(Stays::Recovery)?;
     if r.not_counted > 0 {
-        return Err(format!(
-            "{} records are still not counted after recovery",
-            r.not_counted
-        ));
+        return Err(Stays::NotCounted(r.not_counted));
     }
     Ok(r)
+}
+
+/// Why a kept batch stays in the bucket after a redrive.
+#[derive(Debug, thiserror::Error)]
+pub enum Stays {
+    /// The function failed on it again, more often than the retries allow.
+    #[error("the function failed {times} times: {last}")]
+    FailedAgain { times: u32, last: String },
+    /// Its payload is not a Kinesis event.
+    #[error("{0}")]
+    Unreadable(Error),
+    /// Rebuilding its pages from the archive failed (an object in GLACIER names the
+    /// restore command).
+    #[error("recovery from the archive")]
+    Recovery(#[source] function::Error),
+    /// Records the rebuild still could not count.
+    #[error("{0} records are still not counted after recovery")]
+    NotCounted(u64),
 }
 
 /// One kept batch as `redrive --dry-run` lists it.
