@@ -2,19 +2,23 @@
 //! cargo target dir: the file plumbing `cargo xtask package` and the local stack share.
 
 /// Writes the zip `fn::fileArchive` deploys: `binary` as `bootstrap` at its root, executable
-/// (what Lambda's `provided.al2023` runtime runs), deflated; folders are created.
+/// (what Lambda's `provided.al2023` runtime runs), deflated; folders are created. The zip
+/// appears whole or not at all.
 pub fn zip_bootstrap(binary: &std::path::Path, out: &std::path::Path) -> std::io::Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(out)?);
+    // Written beside and renamed into place: a run killed mid-write leaves no truncated
+    // zip that a later run would take for an up-to-date one.
+    let partial = out.with_extension("zip.partial");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&partial)?);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o755);
     zip.start_file("bootstrap", options)?;
     std::io::copy(&mut std::fs::File::open(binary)?, &mut zip)?;
-    zip.finish()?;
-    Ok(())
+    zip.finish()?.sync_all()?;
+    std::fs::rename(&partial, out)
 }
 
 /// Cargo's target dir for the workspace at `root`: `CARGO_TARGET_DIR` (relative to `root`
@@ -35,6 +39,10 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(&binary, b"\x7fELF not really").expect("binary");
         super::zip_bootstrap(&binary, &out).expect("zipped");
+        assert!(
+            !out.with_extension("zip.partial").exists(),
+            "renamed into place"
+        );
         let mut zip =
             zip::ZipArchive::new(std::fs::File::open(&out).expect("zip")).expect("readable");
         assert_eq!(zip.len(), 1);
