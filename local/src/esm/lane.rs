@@ -7,6 +7,8 @@ use super::*;
 pub(super) struct Lane {
     spec: MappingSpec,
     stream_arn: String,
+    /// The mapping's role as each record's `invokeIdentityArn` says it.
+    role_arn: String,
     function_arn: String,
     function_name: String,
     region: String,
@@ -37,6 +39,7 @@ impl Lane {
         Ok(Lane {
             spec: deployed.mapping.clone(),
             stream_arn: deployed.mapping.stream_arn.clone(),
+            role_arn: format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT),
             function_arn: deployed.function.arn.clone(),
             function_name: deployed.function.name.clone(),
             region: deployed.region.clone(),
@@ -227,11 +230,10 @@ impl Lane {
 
     /// One record of the invocation event, as Lambda writes it.
     fn record_json(&self, r: &Rec) -> serde_json::Value {
-        let role = format!("arn:aws:iam::{}:role/local", crate::deploy::LOCAL_ACCOUNT);
         let source = function::event::Source {
             region: &self.region,
             stream_arn: &self.stream_arn,
-            role_arn: &role,
+            role_arn: &self.role_arn,
         };
         let record = function::event::Record {
             shard: &self.shard,
