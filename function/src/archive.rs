@@ -230,6 +230,12 @@ pub trait ArchiveStore: Sync {
     fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// The archive bucket, as compaction removes the objects it merged.
+pub trait ArchiveDelete: Sync {
+    /// Deletes `keys` (a key that is not there is not an error, as in S3).
+    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
 /// An in-memory archive (tests, benches, demos); keys listed in `fail_prefixes` fail.
 #[derive(Debug, Default)]
 pub struct MemoryArchive {
@@ -310,8 +316,34 @@ impl ArchiveReader for MemoryArchive {
     }
 }
 
+impl ArchiveDelete for MemoryArchive {
+    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), Error>> + Send {
+        if let Ok(mut o) = self.objects.lock() {
+            for k in keys {
+                o.remove(k);
+            }
+        }
+        std::future::ready(Ok(()))
+    }
+}
+
 impl<T: ArchiveStore + Send + Sync> ArchiveStore for std::sync::Arc<T> {
     fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = Result<(), Error>> + Send {
         (**self).put(key, body)
+    }
+}
+
+impl<T: ArchiveReader + Send + Sync> ArchiveReader for std::sync::Arc<T> {
+    fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        (**self).keys(prefix)
+    }
+    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, Error>> + Send {
+        (**self).get(key)
+    }
+}
+
+impl<T: ArchiveDelete + Send + Sync> ArchiveDelete for std::sync::Arc<T> {
+    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).delete(keys)
     }
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::archive::ArchiveStore;
+use crate::archive::{ArchiveDelete, ArchiveReader, ArchiveStore};
 use crate::error::BoxError;
 use crate::handler::Processor;
 use crate::store::{
@@ -22,6 +22,10 @@ use crate::{Config, Error};
 pub mod actions {
     /// `S3Archive::put`.
     pub const S3: [&str; 1] = ["s3:PutObject"];
+    /// The compactor's: `S3Archive::keys` (on the bucket), `get`, `put` and `delete` (on
+    /// the archive prefixes).
+    pub const COMPACTOR_BUCKET: [&str; 1] = ["s3:ListBucket"];
+    pub const COMPACTOR_OBJECTS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
     /// `DynamoMetrics::put` and `DynamoMetrics::load`.
     pub const DYNAMODB: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
 }
@@ -49,6 +53,94 @@ impl ArchiveStore for S3Archive {
                 key: key.to_owned(),
                 source: Box::new(aws_sdk_s3::Error::from(e)),
             })
+    }
+}
+
+fn read_failed(key: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::ArchiveRead {
+        key: key.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+impl ArchiveReader for S3Archive {
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| read_failed(prefix, aws_sdk_s3::Error::from(e)))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
+    /// One object's body; a failed `GetObject` keeps the SDK's `aws_sdk_s3::Error` as its
+    /// source (an archived object is `InvalidObjectState`).
+    async fn get(&self, key: &str) -> Result<Vec<u8>, Error> {
+        let obj = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| read_failed(key, aws_sdk_s3::Error::from(e)))?;
+        let body = obj.body.collect().await.map_err(|e| read_failed(key, e))?;
+        Ok(body.into_bytes().to_vec())
+    }
+}
+
+impl ArchiveDelete for S3Archive {
+    /// `DeleteObjects` (up to 1,000 keys); a key S3 reports it could not delete is an error.
+    async fn delete(&self, keys: &[String]) -> Result<(), Error> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let Some(first) = keys.first() else {
+            return Ok(());
+        };
+        let failed = |source: BoxError| Error::Archive {
+            key: first.clone(),
+            source,
+        };
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| failed(Box::new(e)))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| failed(Box::new(e)))?;
+        let out = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| failed(Box::new(aws_sdk_s3::Error::from(e))))?;
+        if let Some(e) = out.errors().first() {
+            return Err(Error::Archive {
+                key: e.key().unwrap_or(first).to_owned(),
+                source: format!(
+                    "DeleteObjects: {} {}",
+                    e.code().unwrap_or("error"),
+                    e.message().unwrap_or_default()
+                )
+                .into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -211,16 +303,31 @@ impl DynamoMetrics {
     }
 }
 
+/// The S3 client the function's adapters use (path-style against an emulator endpoint).
+fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let s3_conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(std::env::var("AWS_ENDPOINT_URL").is_ok())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_conf)
+}
+
+/// Builds the compactor from the environment.
+pub async fn compactor_from_env() -> Result<crate::compact::Compactor<S3Archive>, Error> {
+    let config = crate::config::compactor::CompactConfig::from_env()?;
+    let bucket = S3Archive {
+        client: s3_client(&aws_config::load_from_env().await),
+        bucket: config.bucket.clone(),
+    };
+    Ok(crate::compact::Compactor { config, bucket })
+}
+
 /// Builds the processor from the environment: configuration first (all problems at once),
 /// then one SDK config and both clients. `AWS_ENDPOINT_URL` and friends work as usual.
 pub async fn processor_from_env() -> Result<Processor<S3Archive, DynamoMetrics>, Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_from_env().await;
-    let s3_conf = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(std::env::var("AWS_ENDPOINT_URL").is_ok())
-        .build();
     let archive = S3Archive {
-        client: aws_sdk_s3::Client::from_conf(s3_conf),
+        client: s3_client(&sdk),
         bucket: config.bucket.clone(),
     };
     let metrics = DynamoMetrics {

@@ -187,3 +187,103 @@ impl Default for Rules {
         }
     }
 }
+
+/// The compactor's variables (the same `bootstrap`, run with handler `compact`).
+pub mod compactor {
+    use super::{ARCHIVE_BUCKET, Bounds, RUST_LOG};
+    use crate::Error;
+
+    /// The stream's retention in hours (required): an hour is compacted again for as long
+    /// as the mapping can still deliver records that arrived in it.
+    pub const RETENTION_HOURS: &str = "RETENTION_HOURS";
+    /// Minutes after an hour ends before it is first compacted (default 10).
+    pub const COMPACT_DELAY_MINUTES: &str = "COMPACT_DELAY_MINUTES";
+    /// KiB of lines in a compacted object before the next one starts (default 262,144, that
+    /// is 256 MiB: about 20-40 MiB of gzip for JSON readings; never more, so memory stays
+    /// bounded).
+    pub const COMPACT_PART_KIB: &str = "COMPACT_PART_KIB";
+
+    /// Variables the compactor cannot start without.
+    pub const REQUIRED: [&str; 2] = [ARCHIVE_BUCKET, RETENTION_HOURS];
+    /// Every variable the compactor reads.
+    pub const KNOWN: [&str; 5] = [
+        ARCHIVE_BUCKET,
+        RETENTION_HOURS,
+        COMPACT_DELAY_MINUTES,
+        COMPACT_PART_KIB,
+        RUST_LOG,
+    ];
+    /// [`RETENTION_HOURS`]: Kinesis's own range.
+    pub const RETENTION: Bounds = Bounds {
+        default: 24,
+        min: 24,
+        max: 8_760,
+    };
+    /// [`COMPACT_DELAY_MINUTES`].
+    pub const DELAY: Bounds = Bounds {
+        default: 10,
+        min: 0,
+        max: 1_440,
+    };
+    /// [`COMPACT_PART_KIB`].
+    pub const PART_KIB: Bounds = Bounds {
+        default: 256 << 10,
+        min: 1,
+        max: 1 << 20,
+    };
+
+    /// The compactor's settings.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CompactConfig {
+        pub bucket: String,
+        /// Hours back from an hour's end that it is still compacted again.
+        pub lookback_hours: u32,
+        pub delay_minutes: u32,
+        pub part_bytes: usize,
+    }
+
+    impl CompactConfig {
+        /// Reads the environment; every problem in one error.
+        pub fn from_env() -> Result<Self, Error> {
+            Self::from_vars(|k| std::env::var(k).ok())
+        }
+
+        /// Reads settings through `get`.
+        pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+            let mut problems = Vec::new();
+            let bucket = get(ARCHIVE_BUCKET).filter(|b| !b.trim().is_empty());
+            if bucket.is_none() {
+                problems.push(format!("{ARCHIVE_BUCKET} is not set"));
+            }
+            if get(RETENTION_HOURS).is_none() {
+                problems.push(format!("{RETENTION_HOURS} is not set"));
+            }
+            let mut number = |name: &str, b: Bounds| match get(name) {
+                None => b.default,
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if (b.min..=b.max).contains(&n) => n,
+                    _ => {
+                        problems.push(format!(
+                            "{name}={v:?} is not a whole number in {}..={}",
+                            b.min, b.max
+                        ));
+                        b.default
+                    }
+                },
+            };
+            let retention = number(RETENTION_HOURS, RETENTION) as u32;
+            let delay_minutes = number(COMPACT_DELAY_MINUTES, DELAY) as u32;
+            let part_bytes = (number(COMPACT_PART_KIB, PART_KIB) as usize) << 10;
+            match bucket {
+                Some(bucket) if problems.is_empty() => Ok(Self {
+                    bucket,
+                    // The retention, the hour itself, and one more for the delay.
+                    lookback_hours: retention + 2,
+                    delay_minutes,
+                    part_bytes,
+                }),
+                _ => Err(Error::Config(problems.join("\n"))),
+            }
+        }
+    }
+}

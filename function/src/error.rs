@@ -42,6 +42,9 @@ pub enum Error {
     /// Recovery from the archive cannot be done safely (a page it must not rebuild).
     #[error("recovery: {0}")]
     Recovery(String),
+    /// Compaction left shard-hours as they were (objects it cannot place safely).
+    #[error("compaction left {} shard-hour(s) as they were: {}", .0.len(), .0.join("; "))]
+    CompactionLeft(Vec<String>),
     /// An item kept changing under the function (more conflicts than attempts).
     #[error("metrics item {item} still contended after {attempts} attempts")]
     Contended { item: String, attempts: u32 },
@@ -63,7 +66,8 @@ impl Error {
             Error::Config(_)
             | Error::Event(_)
             | Error::MetricsRejected { .. }
-            | Error::Recovery(_) => ErrorKind::Fatal,
+            | Error::Recovery(_)
+            | Error::CompactionLeft(_) => ErrorKind::Fatal,
             Error::Archive { .. }
             | Error::ArchiveRead { .. }
             | Error::Metrics { .. }

@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod aws;
 pub mod batch;
+pub mod compact;
 pub mod config;
 pub mod decode;
 pub mod error;

@@ -29,7 +29,7 @@ fn alarm(name: &str) -> Value {
 #[test]
 fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
     let alarms = alarms();
-    assert_eq!(alarms.len(), 8);
+    assert_eq!(alarms.len(), 9);
     let mut watched = Vec::new();
     for (name, props) in &alarms {
         assert_eq!(
@@ -61,6 +61,10 @@ fn every_alarm_notifies_the_topic_and_names_real_dimensions() {
                         dim("EventSourceMappingUUID"),
                         Some("${processorMapping.uuid}")
                     )
+                }
+                // The compactor's errors: its own function.
+                (Some("AWS/Lambda"), _) if name == names::ALARM_COMPACTION => {
+                    assert_eq!(dim("FunctionName"), Some("${compactor.name}"), "{name}")
                 }
                 (Some("AWS/Lambda"), _) => {
                     assert_eq!(dim("FunctionName"), Some("${processor.name}"), "{name}")

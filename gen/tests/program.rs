@@ -322,7 +322,11 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
         on("s3:GetObject"),
         ["${failedBatchesBucket.arn}/*", "${archiveBucket.arn}/*"]
     );
-    assert_eq!(on("lambda:InvokeFunction"), ["${processor.arn}"]);
+    // Redrive invokes the processor; `compact` the compactor.
+    assert_eq!(
+        on("lambda:InvokeFunction"),
+        ["${processor.arn}", "${compactor.arn}"]
+    );
     assert_eq!(on("dynamodb:PutItem"), ["${metricsTable.arn}"]);
     assert_eq!(on("logs:FilterLogEvents"), ["${processorLogGroup.arn}:*"]);
     // Redrive clears the kept-batches alarm, and no other.
@@ -401,7 +405,8 @@ fn outputs_are_the_documented_ones() {
             "FailedBatchesBucketName",
             "DashboardName",
             "OperatorPolicyArn",
-            "KeptBatchesAlarmName"
+            "KeptBatchesAlarmName",
+            "CompactorFunctionName",
         ]
     );
 }
@@ -414,10 +419,46 @@ fn names_carry_the_stack_suffix() {
         (names::BUCKET, "bucket"),
         (names::TABLE, "name"),
         (names::FUNCTION, "name"),
+        (names::COMPACTOR, "name"),
+        (names::COMPACTION_SCHEDULE, "name"),
         (names::TOPIC, "name"),
         (names::FAILED_BUCKET, "bucket"),
     ] {
         let v = resource(&p, res).properties[prop].as_str().expect("string");
         assert!(v.ends_with("-${pulumi.stack}"), "{res}.{prop} = {v}");
     }
+}
+
+#[test]
+fn the_compactor_runs_alone_on_its_schedule_with_only_the_archive_calls_it_makes() {
+    let p = model();
+    let props =
+        |name: &str| Value::Object(resource(&p, name).properties.clone().into_iter().collect());
+    let f = props(names::COMPACTOR);
+    assert_eq!(f["handler"], "compact");
+    assert_eq!(f["reservedConcurrentExecutions"], 1, "one run at a time");
+    assert_eq!(f["code"], props(names::FUNCTION)["code"], "the same zip");
+    let granted = granted(&p, names::COMPACTOR_ROLE_POLICY);
+    let on = |action: &str| on(&granted, action);
+    assert_eq!(on("s3:ListBucket"), ["${archiveBucket.arn}"]);
+    for action in ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {
+        assert_eq!(
+            on(action),
+            [
+                "${archiveBucket.arn}/raw/*",
+                "${archiveBucket.arn}/rejected/*"
+            ],
+            "{action}"
+        );
+    }
+    let rule = props(names::COMPACTION_SCHEDULE);
+    assert_eq!(rule["scheduleExpression"], "cron(15 * * * ? *)");
+    assert_eq!(rule["state"], "${compactionSchedule}");
+    let target = props(names::COMPACTION_TARGET);
+    assert_eq!(target["rule"], "${compactionRule.name}");
+    assert_eq!(target["arn"], "${compactor.arn}");
+    let permission = props(names::COMPACTION_PERMISSION);
+    assert_eq!(permission["principal"], "events.amazonaws.com");
+    assert_eq!(permission["sourceArn"], "${compactionRule.arn}");
+    assert_eq!(permission["function"], "${compactor.name}");
 }

@@ -25,6 +25,7 @@ pub mod bench_process;
 pub mod build;
 pub mod cli;
 pub mod clients;
+pub mod compact;
 pub mod cost;
 pub mod deploy;
 pub mod emulator;

@@ -214,7 +214,7 @@ impl Environment {
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 format!("/aws/lambda/{}", self.spec.name),
             )
-            .env("_HANDLER", "bootstrap")
+            .env("_HANDLER", &self.spec.handler)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(Error::io(&self.log))?)
             .stderr(log)

@@ -40,6 +40,8 @@ pub struct LocalStack {
     /// A test's hold on the function's responses, for the mapping the next
     /// [`LocalStack::start_mapping`] starts (see [`crate::runtime::Hold`]).
     pub hold: Option<crate::runtime::Hold>,
+    /// The compaction schedule, running while the stack is up.
+    pub schedule: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The stacks this checkout has a `Pulumi.<stack>.yaml` for.
@@ -160,8 +162,10 @@ impl LocalStack {
             state_dir,
             bootstrap,
             hold: None,
+            schedule: None,
         };
         stack.start_mapping().await?;
+        stack.start_schedule()?;
         StateFile {
             pid: std::process::id(),
             endpoint: stack.emulator.endpoint.clone(),
@@ -196,6 +200,37 @@ impl LocalStack {
         Ok(())
     }
 
+    /// The stack's compactor, run as the program deploys it.
+    pub fn compactor(&self) -> Result<crate::compact::LocalCompactor, Error> {
+        crate::compact::of(
+            self.deployed.compactor.as_ref(),
+            &self.bootstrap,
+            self.runtime_env(),
+            &self.state_dir,
+        )
+    }
+
+    /// Compacts `hours` (`YYYY-MM-DDTHH`, UTC) now, closed or not.
+    pub async fn compact(&self, hours: &[String]) -> Result<function::compact::Report, Error> {
+        self.compactor()?
+            .invoke(&serde_json::json!({ "hours": hours }))
+            .await
+    }
+
+    /// Runs the program's enabled schedules targeting the compactor on the wall clock.
+    fn start_schedule(&mut self) -> Result<(), Error> {
+        let Some(spec) = &self.deployed.compactor else {
+            return Ok(());
+        };
+        for s in &self.deployed.schedules {
+            if s.enabled && s.target.as_deref() == Some(spec.arn.as_str()) {
+                crate::compact::next_fire(&s.expression, 0)?;
+                self.schedule = Some(crate::compact::run_schedule(s.clone(), self.compactor()?));
+            }
+        }
+        Ok(())
+    }
+
     /// Stops the mapping (checkpoints stay).
     pub async fn stop_mapping(&mut self) {
         if let Some(m) = self.mapping.take() {
@@ -214,7 +249,8 @@ impl LocalStack {
         expired: crate::redrive::Expired,
     ) -> Result<crate::redrive::Redrive, Error> {
         let mut f = esm::LocalFunction::new(
-            &self.deployed,
+            &self.deployed.function,
+            "redrive",
             &self.bootstrap,
             self.runtime_env(),
             &self.state_dir,
@@ -249,6 +285,9 @@ impl LocalStack {
 
     /// Stops everything.
     pub async fn down(mut self) {
+        if let Some(s) = self.schedule.take() {
+            s.abort();
+        }
         self.stop_mapping().await;
         self.emulator.stop().await;
     }

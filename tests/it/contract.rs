@@ -22,6 +22,50 @@ fn the_lambda_environment_is_what_the_function_reads() {
 }
 
 #[test]
+fn the_compactor_environment_is_what_the_compactor_reads() {
+    use function::config::compactor;
+    use stackgen::settings::{RetentionHours, Settings};
+    let env = stackgen::stack::compactor::compactor_environment().expect("environment");
+    let set: Vec<&str> = env.keys().map(String::as_str).collect();
+    for required in compactor::REQUIRED {
+        assert!(set.contains(&required), "the stack does not set {required}");
+    }
+    for name in &set {
+        assert!(
+            compactor::KNOWN.contains(name),
+            "the stack sets {name}, never read"
+        );
+    }
+    // The retention the stack passes is one the compactor accepts, at both ends.
+    assert_eq!(
+        (RetentionHours::MIN, RetentionHours::MAX),
+        (
+            compactor::RETENTION.min as u32,
+            compactor::RETENTION.max as u32
+        )
+    );
+    assert_eq!(
+        u64::from(Settings::default().retention_hours.get()),
+        compactor::RETENTION.default
+    );
+    // The handler the program sets is the one the bootstrap dispatches on.
+    assert_eq!(
+        stackgen::stack::compactor::HANDLER,
+        function::compact::HANDLER
+    );
+    // And the actions its role grants are the ones its adapter calls.
+    use stackgen::stack::compactor::actions as granted;
+    assert_eq!(
+        granted::ARCHIVE_BUCKET,
+        function::aws::actions::COMPACTOR_BUCKET
+    );
+    assert_eq!(
+        granted::ARCHIVE_OBJECTS,
+        function::aws::actions::COMPACTOR_OBJECTS
+    );
+}
+
+#[test]
 fn table_key_and_ttl_attributes_match() {
     assert_eq!(table_keys::HASH, attr::PARTITION_KEY);
     assert_eq!(table_keys::RANGE, attr::SORT_KEY);

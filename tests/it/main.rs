@@ -4,7 +4,9 @@
 mod contract;
 mod e2e;
 mod e2e_arch;
+mod e2e_compact;
 mod e2e_outage;
 mod e2e_stress;
 mod inbox;
 mod layers;
+mod oracle;

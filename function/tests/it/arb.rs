@@ -192,6 +192,9 @@ pub enum Next {
     GiveUp(u8),
     /// The operator's recovery: the given-up records are invoked again, then recovered.
     Redrive,
+    /// The archive compacted, with parts of about this many bytes, killed after this many
+    /// bucket calls (`None`: run to its end).
+    Compact(usize, Option<usize>),
 }
 
 pub fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, usize)> {
@@ -204,6 +207,8 @@ pub fn arb_step() -> impl Strategy<Value = (prop::sample::Index, usize, Next, us
         1 => Just(Next::Replay),
         2 => (0u8..3).prop_map(Next::GiveUp),
         1 => Just(Next::Redrive),
+        2 => (prop_oneof![Just(300usize), Just(256 << 20)], prop::option::of(0usize..30))
+            .prop_map(|(part, crash)| Next::Compact(part, crash)),
     ];
     (any::<prop::sample::Index>(), 1usize..6, next, 0usize..3)
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::arb::{GenRecord, Next, User, arb_shard, arb_step};
 use crate::invariants::{check_invariants, sent};
-use crate::support::{In, SHARDS, T0_MS, block_on, config, event, seq, totals};
+use crate::support::{Crashing, In, SHARDS, T0_MS, block_on, config, event, seq, totals};
 
 /// Builds the Kinesis records of one shard.
 pub(crate) fn shard_records(shard: usize, recs: &[GenRecord]) -> Vec<In> {
@@ -150,6 +150,12 @@ proptest! {
                 redrive(&warm[container], &archive, &table, &mut given_up)?;
                 continue;
             }
+            if let Next::Compact(part_bytes, crash) = next {
+                let before = archived(&archive);
+                compact(&archive, part_bytes, crash);
+                prop_assert_eq!(archived(&archive), before, "compaction lost or invented a record");
+                continue;
+            }
             let l = lane_pick.index(lanes.len());
             let lane = &lanes[l];
             if cursor[l] >= lane.len() {
@@ -199,7 +205,9 @@ proptest! {
                 (Next::Redeliver, None) => cursor[l],
                 (Next::Partial(i), None) => cursor[l] + i.index(batch.len()),
                 (Next::Replay, None) => 0,
-                (Next::GiveUp(_) | Next::Redrive, None) => unreachable!("handled above"),
+                (Next::GiveUp(_) | Next::Redrive | Next::Compact(..), None) => {
+                    unreachable!("handled above")
+                }
             };
         }
         // Drain: every lane delivered to the end, then what waits is redriven.
@@ -226,8 +234,28 @@ proptest! {
             prop_assert_eq!(&got, item, "item {:?}", k);
         }
         prop_assert_eq!(archived(&archive), archived(&ref_archive));
+        // Compacted to the end: only compacted objects, every record in exactly one.
+        compact(&archive, 256 << 20, None);
+        let lines = archive.lines("").len();
+        prop_assert_eq!(lines, archived(&archive).len(), "a record archived twice after compaction");
+        prop_assert!(archive.snapshot().keys().all(|k| k.ends_with("-compacted.ndjson.gz")));
+        prop_assert_eq!(archived(&archive), archived(&ref_archive));
         let total: usize = shards.iter().map(Vec::len).sum();
         prop_assert!(archived(&ref_archive).len() >= total);
+    }
+}
+
+/// Compacts the hours the shards arrived in; `crash`: the run is killed after that many
+/// bucket calls (what it did stays; the next run picks up).
+pub(crate) fn compact(archive: &MemoryArchive, part_bytes: usize, crash: Option<usize>) {
+    let hours = [T0_MS.div_euclid(3_600_000) * 3_600_000];
+    let bucket = Crashing::new(archive, crash);
+    let done = block_on(function::compact::compact_hours(
+        &bucket, &hours, part_bytes,
+    ));
+    if crash.is_none() {
+        let report = done.expect("compaction runs to its end");
+        assert!(report.left.is_empty(), "{report:?}");
     }
 }
 

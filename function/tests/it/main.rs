@@ -3,6 +3,7 @@
 mod aggregate;
 mod arb;
 mod batch;
+mod compact;
 mod config;
 mod formats;
 mod handler;

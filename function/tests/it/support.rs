@@ -172,3 +172,55 @@ impl function::store::MetricsStore for Refusing {
         self.table.load(entity, window)
     }
 }
+
+/// The archive as a compaction killed after `calls` bucket calls sees it: every call from
+/// then on fails, as if the process had died there (`None`: never).
+pub struct Crashing<'a> {
+    inner: &'a MemoryArchive,
+    left: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> Crashing<'a> {
+    pub fn new(inner: &'a MemoryArchive, calls: Option<usize>) -> Self {
+        Self {
+            inner,
+            left: std::sync::atomic::AtomicUsize::new(calls.unwrap_or(usize::MAX)),
+        }
+    }
+
+    fn call(&self) -> Result<(), function::Error> {
+        use std::sync::atomic::Ordering::SeqCst;
+        match self.left.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(function::Error::Archive {
+                key: "(any)".into(),
+                source: "killed".into(),
+            }),
+        }
+    }
+}
+
+impl function::archive::ArchiveReader for Crashing<'_> {
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, function::Error> {
+        self.call()?;
+        self.inner.keys(prefix).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, function::Error> {
+        self.call()?;
+        self.inner.get(key).await
+    }
+}
+
+impl function::archive::ArchiveStore for Crashing<'_> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), function::Error> {
+        self.call()?;
+        self.inner.put(key, body).await
+    }
+}
+
+impl function::archive::ArchiveDelete for Crashing<'_> {
+    async fn delete(&self, keys: &[String]) -> Result<(), function::Error> {
+        self.call()?;
+        self.inner.delete(keys).await
+    }
+}

@@ -1,4 +1,5 @@
-//! `aws:cloudwatch:*`: the function's log group, the alarms and the dashboard.
+//! `aws:cloudwatch:*`: the functions' log groups, the alarms, the dashboard and the
+//! compaction schedule (EventBridge's rule and target live in pulumi-aws's `cloudwatch`).
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -87,7 +88,38 @@ pub struct Dashboard {
     pub dashboard_body: Input<String>,
 }
 
+/// `aws:cloudwatch:EventRule`: an EventBridge rule on the default bus (here, a schedule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventRule {
+    pub name: String,
+    pub description: String,
+    /// `cron(…)` or `rate(…)`.
+    pub schedule_expression: String,
+    /// `ENABLED` or `DISABLED`.
+    pub state: Input<String>,
+}
+
+/// `aws:cloudwatch:EventTarget`: what a rule invokes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventTarget {
+    pub rule: String,
+    pub arn: String,
+    pub retry_policy: RetryPolicy,
+}
+
+/// `retryPolicy`: how long and how often EventBridge retries a failed delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryPolicy {
+    pub maximum_event_age_in_seconds: i64,
+    pub maximum_retry_attempts: i64,
+}
+
 super::tokens!(
+    EventRule => "aws:cloudwatch:EventRule",
+    EventTarget => "aws:cloudwatch:EventTarget",
     LogGroup => "aws:cloudwatch:LogGroup",
     MetricAlarm => "aws:cloudwatch:MetricAlarm",
     Dashboard => "aws:cloudwatch:Dashboard",

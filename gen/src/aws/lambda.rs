@@ -1,4 +1,4 @@
-//! `aws:lambda:*`: the processor function and its Kinesis event source mapping.
+//! `aws:lambda:*`: the functions, the Kinesis event source mapping, invoke permissions.
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ pub struct Function {
     pub code: Input<String>,
     pub environment: Environment,
     pub logging_config: LoggingConfig,
+    /// Instances of the function that may run at once (`None`: the account's pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrent_executions: Option<i64>,
 }
 
 /// `environment`.
@@ -82,7 +85,18 @@ pub struct MetricsConfig {
     pub metrics: Vec<String>,
 }
 
+/// `aws:lambda:Permission`: who may invoke a function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Permission {
+    pub action: String,
+    pub function: String,
+    pub principal: String,
+    pub source_arn: String,
+}
+
 super::tokens!(
     Function => "aws:lambda:Function",
+    Permission => "aws:lambda:Permission",
     EventSourceMapping => "aws:lambda:EventSourceMapping",
 );

@@ -152,6 +152,25 @@ pub(super) fn alarms() -> Result<Group, Error> {
             // nothing new.
             missing: "ignore",
         },
+        AlarmSpec {
+            resource: ALARM_COMPACTION,
+            suffix: "compaction-errors",
+            description: "The archive compactor failed (Lambda retries a run twice; the next \
+                          hourly run covers every hour since): an object it cannot place \
+                          safely leaves its shard-hour as it was, and the log says which",
+            watched: metric(
+                LAMBDA,
+                "Errors",
+                Some(("FunctionName", out(COMPACTOR, "name"))),
+                "Sum",
+            ),
+            periods: 1,
+            datapoints: 1,
+            threshold: Input::Lit(1.0),
+            comparison: "GreaterThanOrEqualToThreshold",
+            // No run, no error.
+            missing: "notBreaching",
+        },
     ];
     specs
         .into_iter()

@@ -254,6 +254,7 @@ fn widgets() -> Vec<Widget> {
                 ALARM_STALLED,
                 ALARM_KEPT,
                 ALARM_DELIVERY,
+                ALARM_COMPACTION,
             ]
             .into_iter()
             .map(|a| out(a, "arn"))

@@ -11,6 +11,7 @@ use crate::{Error, FUNCTION_ARCHIVE_DIR, PROJECT};
 
 mod alarms;
 mod bucket;
+pub mod compactor;
 pub mod dashboard;
 pub mod failure;
 pub mod operator;
@@ -57,6 +58,14 @@ pub mod names {
     pub const ALARM_KEPT: &str = "keptBatchesAlarm";
     pub const DASHBOARD: &str = "dashboard";
     pub const OPERATOR_POLICY: &str = "operatorPolicy";
+    pub const COMPACTOR_LOG_GROUP: &str = "compactorLogGroup";
+    pub const COMPACTOR_ROLE: &str = "compactorRole";
+    pub const COMPACTOR_ROLE_POLICY: &str = "compactorPolicy";
+    pub const COMPACTOR: &str = "compactor";
+    pub const COMPACTION_SCHEDULE: &str = "compactionRule";
+    pub const COMPACTION_TARGET: &str = "compactionTarget";
+    pub const COMPACTION_PERMISSION: &str = "compactionInvokePermission";
+    pub const ALARM_COMPACTION: &str = "compactionErrorAlarm";
 }
 use names::*;
 
@@ -72,6 +81,7 @@ pub mod outputs {
     pub const DASHBOARD_NAME: &str = "DashboardName";
     pub const OPERATOR_POLICY_ARN: &str = "OperatorPolicyArn";
     pub const KEPT_BATCHES_ALARM_NAME: &str = "KeptBatchesAlarmName";
+    pub const COMPACTOR_FUNCTION_NAME: &str = "CompactorFunctionName";
 }
 
 /// The seed's resource names; each is suffixed with `-<stack>` so stacks share an account.
@@ -80,6 +90,7 @@ pub mod base_names {
     pub const BUCKET: &str = "realtime-data-archive";
     pub const TABLE: &str = "realtime-processed-metrics";
     pub const FUNCTION: &str = "realtime-data-processor";
+    pub const COMPACTOR: &str = "realtime-archive-compactor";
     pub const FAILED_BUCKET: &str = "realtime-failed-batches";
     pub const TOPIC: &str = "realtime-processing-alerts";
     pub const KEY_ALIAS: &str = "alias/realtime-processing";
@@ -138,6 +149,7 @@ pub fn program() -> Result<Program, Error> {
         alerts()?,
         failure::failed_batches()?,
         processor::processor()?,
+        compactor::compactor()?,
         alarms::alarms()?,
         dashboard::dashboard()?,
         operator::operator()?,
@@ -177,6 +189,7 @@ pub fn program() -> Result<Program, Error> {
             (outputs::DASHBOARD_NAME, out(DASHBOARD, "dashboardName")),
             (outputs::OPERATOR_POLICY_ARN, out(OPERATOR_POLICY, "arn")),
             (outputs::KEPT_BATCHES_ALARM_NAME, out(ALARM_KEPT, "name")),
+            (outputs::COMPACTOR_FUNCTION_NAME, out(COMPACTOR, "name")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))

@@ -21,7 +21,8 @@ pub mod actions {
     /// Redrive `--expired quarantine`: a kept batch past its counting deadline, under
     /// `rejected/` only.
     pub const QUARANTINE: [&str; 1] = ["s3:PutObject"];
-    /// The function: its settings (window, rules) and redrive's invocation.
+    /// The functions: the processor's settings (window, rules) and redrive's invocation;
+    /// `compact`'s invocation of the compactor.
     pub const FUNCTION: [&str; 2] = ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"];
     /// Pages read by `query` and rebuilt by recovery (conditional writes).
     pub const TABLE: [&str; 2] = ["dynamodb:PutItem", "dynamodb:Query"];
@@ -62,9 +63,9 @@ pub(super) fn operator() -> Result<Group, Error> {
             vec![format!("{archive}/rejected/*")],
         ),
         Statement::allow(
-            "InvokeProcessor",
+            "InvokeProcessorAndCompactor",
             &actions::FUNCTION,
-            vec![out(FUNCTION, "arn")],
+            vec![out(FUNCTION, "arn"), out(COMPACTOR, "arn")],
         ),
         Statement::allow(
             "ReadAndRebuildMetrics",

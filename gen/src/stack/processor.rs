@@ -32,11 +32,61 @@ pub mod actions {
     pub const FAILED_BATCHES_BUCKET: [&str; 1] = ["s3:ListBucket"];
 }
 
-pub(super) fn processor() -> Result<Group, Error> {
+/// The logical names of a function's log group, role and role policy.
+pub(super) struct Basics {
+    pub log_group: &'static str,
+    pub role: &'static str,
+    pub role_policy: &'static str,
+}
+
+/// A function's explicit log group, its role (Lambda assumes it) and the role's policy.
+pub(super) fn basics(
+    names: &Basics,
+    function_name: &str,
+    role_name: String,
+    policy: &PolicyDocument,
+) -> Result<Group, Error> {
     let assume = PolicyDocument::new(vec![
         Statement::allow("LambdaAssumes", &["sts:AssumeRole"], Vec::new())
             .principal(Principal::Service("lambda.amazonaws.com".into())),
     ]);
+    Ok(vec![
+        named(
+            names.log_group,
+            Resource::of(&cloudwatch::LogGroup {
+                name: format!("/aws/lambda/{function_name}"),
+                retention_in_days: cfg("logRetentionDays"),
+            })?,
+        ),
+        named(
+            names.role,
+            Resource::of(&iam::Role {
+                name: role_name,
+                assume_role_policy: to_json(&assume)?,
+            })?,
+        ),
+        named(
+            names.role_policy,
+            Resource::of(&iam::RolePolicy {
+                role: out(names.role, "id"),
+                policy: to_json(policy)?,
+            })?,
+        ),
+    ])
+}
+
+/// JSON logs into the function's own group; INFO keeps the platform START and REPORT
+/// lines (duration, memory).
+pub(super) fn logging(log_group: &str) -> lambda::LoggingConfig {
+    lambda::LoggingConfig {
+        log_format: "JSON".into(),
+        log_group: out(log_group, "name"),
+        application_log_level: "INFO".into(),
+        system_log_level: "INFO".into(),
+    }
+}
+
+pub(super) fn processor() -> Result<Group, Error> {
     let bucket_arn = out(BUCKET, "arn");
     let policy = PolicyDocument::new(vec![
         Statement::allow("ReadStream", &actions::KINESIS, vec![out(STREAM, "arn")]),
@@ -68,28 +118,14 @@ pub(super) fn processor() -> Result<Group, Error> {
         ),
     ]);
     let function_name = physical_name(base_names::FUNCTION, &stack());
-    Ok(vec![
-        named(
-            LOG_GROUP,
-            Resource::of(&cloudwatch::LogGroup {
-                name: format!("/aws/lambda/{function_name}"),
-                retention_in_days: cfg("logRetentionDays"),
-            })?,
-        ),
-        named(
-            ROLE,
-            Resource::of(&iam::Role {
-                name: physical_name("realtime-data-processor-role", &stack()),
-                assume_role_policy: to_json(&assume)?,
-            })?,
-        ),
-        named(
-            ROLE_POLICY,
-            Resource::of(&iam::RolePolicy {
-                role: out(ROLE, "id"),
-                policy: to_json(&policy)?,
-            })?,
-        ),
+    let names = Basics {
+        log_group: LOG_GROUP,
+        role: ROLE,
+        role_policy: ROLE_POLICY,
+    };
+    let role_name = physical_name("realtime-data-processor-role", &stack());
+    let mut group = basics(&names, &function_name, role_name, &policy)?;
+    group.extend([
         named(
             FUNCTION,
             Resource::of(&lambda::Function {
@@ -108,13 +144,8 @@ pub(super) fn processor() -> Result<Group, Error> {
                 environment: lambda::Environment {
                     variables: processor_environment()?,
                 },
-                logging_config: lambda::LoggingConfig {
-                    log_format: "JSON".into(),
-                    log_group: out(LOG_GROUP, "name"),
-                    application_log_level: "INFO".into(),
-                    // INFO keeps the platform START and REPORT lines (duration, memory).
-                    system_log_level: "INFO".into(),
-                },
+                logging_config: logging(LOG_GROUP),
+                reserved_concurrent_executions: None,
             })?
             .depends_on(&[LOG_GROUP, ROLE_POLICY]),
         ),
@@ -147,5 +178,6 @@ pub(super) fn processor() -> Result<Group, Error> {
             })?
             .depends_on(&[ROLE_POLICY]),
         ),
-    ])
+    ]);
+    Ok(group)
 }

@@ -1,9 +1,9 @@
 //! `cost`: the stack's settings priced next to cheaper alternatives.
 
-use stackgen::settings::{Architecture, Settings, TransitionMinimumSize};
+use stackgen::settings::{Architecture, ScheduleState, Settings, TransitionMinimumSize};
 
 use crate::cost::usage::{self, Workload};
-use crate::cost::{self, Estimate, Prices, Profile};
+use crate::cost::{self, CompactionCost, Estimate, Prices, Profile};
 use crate::error::Error;
 
 /// The traffic and the assumptions a `cost` run prices.
@@ -14,7 +14,13 @@ pub struct Traffic {
     pub seconds: u32,
     pub invocation_ms: f64,
     pub record_ms: f64,
+    /// Assumed milliseconds of one S3 request (the compactor's runs).
+    pub s3_request_ms: f64,
 }
+
+/// CPU milliseconds per MB of lines the compactor merges, on a full core: `cargo bench -p
+/// function --bench compact` measured 15.8 (BENCHMARKS.md, Compaction), rounded up.
+pub const COMPACTION_CPU_MS_PER_MB: f64 = 16.0;
 
 /// The stack's settings as a priced profile.
 fn profile(s: &Settings, t: Traffic) -> Profile {
@@ -36,24 +42,53 @@ fn profile(s: &Settings, t: Traffic) -> Profile {
         glacier_days: s.archive_glacier_days.get(),
         deep_archive_days: s.archive_deep_archive_days.get(),
         transition_minimum_size: s.archive_transition_minimum_size,
+        compaction: match s.compaction_schedule {
+            ScheduleState::Enabled => Some(CompactionCost {
+                memory_mb: s.compactor_memory_mb.get(),
+                retention_hours: s.retention_hours.get(),
+                noncurrent_days: s.archive_noncurrent_days.get(),
+                s3_request_ms: t.s3_request_ms,
+                cpu_ms_per_mb: COMPACTION_CPU_MS_PER_MB,
+            }),
+            ScheduleState::Disabled => None,
+        },
     }
 }
 
 /// The alternatives shown next to the stack's own settings, with the config that sets them.
 fn alternatives(base: Profile) -> Vec<(String, Profile)> {
+    let mut toggled = base;
+    toggled.compaction = match base.compaction {
+        Some(_) => None,
+        None => Some(CompactionCost {
+            memory_mb: 1024,
+            retention_hours: 24,
+            noncurrent_days: 30,
+            s3_request_ms: 20.0,
+            cpu_ms_per_mb: COMPACTION_CPU_MS_PER_MB,
+        }),
+    };
+    let toggled_name = match base.compaction {
+        Some(_) => "compactionSchedule DISABLED (one archive object per batch)",
+        None => "compactionSchedule ENABLED",
+    };
     let mut bigger = base;
     bigger.workload.batch_size = 1_000;
     bigger.workload.batching_window_secs = 30;
     let mut graviton = bigger;
     graviton.architecture = Architecture::Arm64;
-    let mut small_stay = base;
-    small_stay.transition_minimum_size = TransitionMinimumSize::AllStorageClasses128K;
-    let mut cheapest = graviton;
-    cheapest.transition_minimum_size = TransitionMinimumSize::AllStorageClasses128K;
+    // Small objects kept out of the tiers: the way to a cheap archive without compaction
+    // (compacted objects are large, so the setting changes nothing with it).
+    let mut untiered = base;
+    untiered.compaction = None;
+    untiered.transition_minimum_size = TransitionMinimumSize::AllStorageClasses128K;
     vec![
+        (toggled_name.to_owned(), toggled),
         (
-            "archiveTransitionMinimumSize all_storage_classes_128K".to_owned(),
-            small_stay,
+            "compactionSchedule DISABLED, archiveTransitionMinimumSize all_storage_classes_128K \
+             (small objects never tiered)"
+                .to_owned(),
+            untiered,
         ),
         (
             "batchSize 1000, batchingWindowSeconds 30".to_owned(),
@@ -62,12 +97,6 @@ fn alternatives(base: Profile) -> Vec<(String, Profile)> {
         (
             "batchSize 1000, batchingWindowSeconds 30, lambdaArchitecture arm64".to_owned(),
             graviton,
-        ),
-        (
-            "all three: batchSize 1000, batchingWindowSeconds 30, arm64, \
-             all_storage_classes_128K"
-                .to_owned(),
-            cheapest,
         ),
     ]
 }
@@ -104,7 +133,8 @@ pub async fn run(
     }
     println!(
         "{} list prices as of {} ({}); {} records/s over {} entities, {} s simulated;\n\
-         assumed {} ms + {} ms/record billed per invocation\n",
+         assumed {} ms + {} ms/record billed per invocation, {} ms per S3 request of the \
+         compactor\n",
         prices.region,
         prices.as_of,
         prices.currency,
@@ -112,7 +142,8 @@ pub async fn run(
         traffic.entities,
         traffic.seconds,
         traffic.invocation_ms,
-        traffic.record_ms
+        traffic.record_ms,
+        traffic.s3_request_ms
     );
     for r in &rows {
         println!("{}", cost::render(&r.profile, &r.estimate));

@@ -3,6 +3,7 @@
 //! `--outputs`) a deployed one. Every argument is checked here, at the edge.
 
 mod bench_view;
+mod compact;
 mod cost_view;
 mod observe;
 mod redrive;
@@ -171,6 +172,9 @@ pub enum Cmd {
         /// Assumed billed milliseconds per record.
         #[arg(long, default_value_t = 0.02)]
         record_ms: f64,
+        /// Assumed milliseconds of one S3 request of the compactor within the region.
+        #[arg(long, default_value_t = 20.0)]
+        s3_request_ms: f64,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -187,6 +191,16 @@ pub enum Cmd {
         /// rejected/ uncounted. Such a batch is never counted.
         #[arg(long, value_enum, default_value_t = crate::redrive::Expired::Keep)]
         expired: crate::redrive::Expired,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge archive hours into few large objects per shard (what the hourly schedule
+    /// does): every hour the stream can still deliver into, or the hours named.
+    Compact {
+        /// An hour to compact, YYYY-MM-DDTHH in UTC, closed or not (repeatable).
+        #[arg(long = "hour", value_name = "HOUR")]
+        hours: Vec<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -386,12 +400,17 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             seconds,
             invocation_ms,
             record_ms,
+            s3_request_ms,
             json,
         } => {
-            if !(0.0..=900_000.0).contains(&invocation_ms) || !(0.0..=1_000.0).contains(&record_ms)
+            if !(0.0..=900_000.0).contains(&invocation_ms)
+                || !(0.0..=1_000.0).contains(&record_ms)
+                || !(0.0..=60_000.0).contains(&s3_request_ms)
             {
                 return Err(Error::Usage(
-                    "--invocation-ms must be 0..=900000 and --record-ms 0..=1000".into(),
+                    "--invocation-ms must be 0..=900000, --record-ms 0..=1000 and \
+                     --s3-request-ms 0..=60000"
+                        .into(),
                 ));
             }
             let settings = crate::stack::load_stack_file(&repo_root(), &target.stack)?.settings;
@@ -401,6 +420,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 seconds,
                 invocation_ms,
                 record_ms,
+                s3_request_ms,
             };
             cost_view::run(&target.stack, &settings, traffic, json).await
         }
@@ -451,6 +471,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             expired,
             json,
         } => redrive::run(&target, dry_run, expired, json).await,
+        Cmd::Compact { hours, json } => compact::run(&target, hours, json).await,
     }
 }
 

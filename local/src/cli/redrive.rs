@@ -29,7 +29,8 @@ pub async fn run(
         Some(state) => {
             let env = crate::stack::endpoint_env(&state.endpoint, &state.deployed.region);
             let mut f = crate::esm::LocalFunction::new(
-                &state.deployed,
+                &state.deployed.function,
+                "redrive",
                 &target.dir.join("function/bootstrap"),
                 env,
                 &target.dir,

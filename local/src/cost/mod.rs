@@ -2,7 +2,11 @@
 //! a rate. Request counts come from [`usage::simulate`] (the production code path over
 //! stores that bill like AWS); prices from a dated file (`local/prices/us-east-1.json`).
 
+pub mod compaction;
 pub mod usage;
+
+use compaction::Compaction;
+pub use compaction::CompactionCost;
 
 use std::fmt::Write;
 
@@ -28,6 +32,7 @@ pub struct Prices {
     pub dynamodb_write_request_units_per_million: f64,
     pub dynamodb_storage_gb_month: f64,
     pub s3_standard_put_per_thousand: f64,
+    pub s3_standard_get_per_thousand: f64,
     pub s3_standard_gb_month: f64,
     pub s3_transition_glacier_per_thousand: f64,
     pub s3_transition_deep_archive_per_thousand: f64,
@@ -50,7 +55,7 @@ impl Prices {
 }
 
 /// Hours in a month, as AWS bills them.
-const HOURS_PER_MONTH: f64 = 730.0;
+pub(crate) const HOURS_PER_MONTH: f64 = 730.0;
 /// Function log bytes per invocation: Lambda's JSON START, END and REPORT lines plus the
 /// function's summary and EMF lines (measured on the local stack: ~0.9 KB of the
 /// function's own; ~0.7 KB assumed for the platform lines).
@@ -59,9 +64,9 @@ pub const LOG_BYTES_PER_INVOCATION: f64 = 1_600.0;
 const ARCHIVE_OVERHEAD_KB: (f64, f64) = (32.0, 8.0);
 /// Custom metrics: the function's 4 EMF metrics and the mapping's 7 `EventCount` ones.
 const CUSTOM_METRICS: f64 = 11.0;
-/// Alarm metrics (CloudWatch bills an alarm per metric it evaluates): seven alarms on one
+/// Alarm metrics (CloudWatch bills an alarm per metric it evaluates): eight alarms on one
 /// metric, and the stalled-mapping alarm's metric math over two.
-const ALARM_METRICS: f64 = 9.0;
+const ALARM_METRICS: f64 = 10.0;
 
 /// The settings a cost depends on besides the workload.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +83,8 @@ pub struct Profile {
     pub deep_archive_days: u32,
     /// Which objects S3 transitions (`archiveTransitionMinimumSize`).
     pub transition_minimum_size: TransitionMinimumSize,
+    /// The hourly compaction (`compactionSchedule` ENABLED), or none.
+    pub compaction: Option<CompactionCost>,
 }
 
 /// One priced component: monthly quantity, its unit, dollars per month.
@@ -125,13 +132,24 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
         Architecture::Arm64 => p.lambda_gb_second_arm64,
     };
     let objects = per(u.archive_objects);
-    let archive_gb = per(u.archive_bytes) / 1e9;
+    let batch_gb = per(u.archive_bytes) / 1e9;
+    let compaction = profile
+        .compaction
+        .map(|c| (Compaction::of(&c, w, u, scale), c.noncurrent_days));
+    // What the lifecycle tiers: the batch objects, or the compacted ones that replace them
+    // (whose deleted inputs stay noncurrent, in STANDARD, for archiveNoncurrentDays).
+    let (archive_gb, tiered, tiered_gb, noncurrent) = match &compaction {
+        None => (batch_gb, objects, batch_gb, 0.0),
+        Some((c, days)) => (c.gb, c.objects, c.gb, batch_gb * f64::from(*days) / 30.0),
+    };
     // Objects that transition; the others stay in STANDARD.
     let (moving, moving_gb) = match profile.transition_minimum_size {
-        TransitionMinimumSize::VariesByStorageClass => (objects, archive_gb),
-        TransitionMinimumSize::AllStorageClasses128K => {
-            (per(u.large_objects), per(u.large_bytes) / 1e9)
-        }
+        TransitionMinimumSize::VariesByStorageClass => (tiered, tiered_gb),
+        TransitionMinimumSize::AllStorageClasses128K => match &compaction {
+            None => (per(u.large_objects), per(u.large_bytes) / 1e9),
+            Some(_) if tiered_gb * 1e9 / tiered.max(1.0) >= 128.0 * 1024.0 => (tiered, tiered_gb),
+            Some(_) => (0.0, 0.0),
+        },
     };
     let staying_gb = archive_gb - moving_gb;
     // A month's archive, held a year: Standard until the Glacier day, Glacier until Deep
@@ -146,11 +164,13 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
     let overhead = |tier_price: f64| {
         moving * (tier_kb * tier_price + standard_kb * p.s3_standard_gb_month) / 1e6
     };
-    let storage = staying_gb * 12.0 * p.s3_standard_gb_month
+    let storage = noncurrent * p.s3_standard_gb_month
+        + staying_gb * 12.0 * p.s3_standard_gb_month
         + moving_gb * g * p.s3_standard_gb_month
-        + (moving_gb * p.s3_glacier_gb_month + overhead(p.s3_glacier_gb_month)) * (d - g)
-        + (moving_gb * p.s3_deep_archive_gb_month + overhead(p.s3_deep_archive_gb_month))
-            * (12.0 - d).max(0.0);
+        + moving_gb * p.s3_glacier_gb_month * (d - g)
+        + moving_gb * p.s3_deep_archive_gb_month * (12.0 - d).max(0.0);
+    let per_object_overhead = overhead(p.s3_glacier_gb_month) * (d - g)
+        + overhead(p.s3_deep_archive_gb_month) * (12.0 - d).max(0.0);
     let log_gb = invocations * LOG_BYTES_PER_INVOCATION / 1e9;
     let mut lines = vec![
         (
@@ -167,7 +187,7 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
         ),
         (
             "Lambda requests",
-            invocations,
+            invocations + compaction.as_ref().map_or(0.0, |(c, _)| c.runs),
             "requests",
             p.lambda_requests_per_million / 1e6,
         ),
@@ -197,6 +217,30 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
             archive_gb,
             "GB",
             storage / archive_gb.max(1e-12),
+        ),
+        (
+            "S3 per-object overhead of tiered objects (40 KB each)",
+            moving,
+            "objects",
+            per_object_overhead / moving.max(1e-12),
+        ),
+        (
+            "S3 GETs (compaction)",
+            compaction.as_ref().map_or(0.0, |(c, _)| c.gets),
+            "GET",
+            p.s3_standard_get_per_thousand / 1e3,
+        ),
+        (
+            "S3 PUTs and LISTs (compaction)",
+            compaction.as_ref().map_or(0.0, |(c, _)| c.puts_and_lists),
+            "requests",
+            p.s3_standard_put_per_thousand / 1e3,
+        ),
+        (
+            "Lambda compute (compactor, hourly)",
+            compaction.as_ref().map_or(0.0, |(c, _)| c.gb_s),
+            "GB-s",
+            gb_price,
         ),
         (
             "CloudWatch Logs ingestion",
@@ -315,6 +359,7 @@ mod tests {
             glacier_days: 30,
             deep_archive_days: 120,
             transition_minimum_size: TransitionMinimumSize::VariesByStorageClass,
+            compaction: None,
         };
         let usage = Usage {
             records: 2_628_000,
@@ -337,14 +382,13 @@ mod tests {
             line(&e, "Kinesis shard").per_month,
             2.0 * 730.0 * 0.015
         ));
-        // 1 GB: Standard 1 month, Glacier 3, Deep Archive 8, plus 40 KB per object.
-        let storage = 0.023
-            + 3.0 * 0.0036
-            + 8.0 * 0.00099
-            + 26_280.0
-                * (3.0 * (32.0 * 0.0036 + 8.0 * 0.023) + 8.0 * (32.0 * 0.00099 + 8.0 * 0.023))
-                / 1e6;
+        // 1 GB: Standard 1 month, Glacier 3, Deep Archive 8; and 40 KB per object.
+        let storage = 0.023 + 3.0 * 0.0036 + 8.0 * 0.00099;
         assert!(close(line(&e, "S3 storage").per_month, storage));
+        let overhead = 26_280.0
+            * (3.0 * (32.0 * 0.0036 + 8.0 * 0.023) + 8.0 * (32.0 * 0.00099 + 8.0 * 0.023))
+            / 1e6;
+        assert!(close(line(&e, "S3 per-object").per_month, overhead));
         assert!(close(e.per_million() * 2.628, e.per_month()));
     }
 }

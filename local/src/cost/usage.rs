@@ -49,6 +49,18 @@ pub struct Usage {
     pub large_bytes: u64,
     pub write_units: u64,
     pub item_puts: u64,
+    /// The simulated archive compacted (`function::compact`, the compactor's own code).
+    pub compacted: Compacted,
+}
+
+/// What compacting the simulated archive read and wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Compacted {
+    /// Batch objects read (one GET each).
+    pub objects_read: u64,
+    /// Compacted bytes (gzip) and the bytes of their lines.
+    pub bytes: u64,
+    pub line_bytes: u64,
 }
 
 impl Usage {
@@ -207,6 +219,18 @@ pub async fn simulate(w: &Workload) -> Result<Usage, Error> {
     usage.large_bytes = large.map(|o| o.len() as u64).sum();
     usage.write_units = table.write_units.load(Ordering::Relaxed);
     usage.item_puts = table.puts.load(Ordering::Relaxed);
+    let hours: Vec<i64> = (0..=u64::from(w.seconds) / 3600)
+        .map(|h| T0_MS + h as i64 * 3_600_000)
+        .collect();
+    let part = function::config::compactor::PART_KIB.default as usize * 1024;
+    let report = function::compact::compact_hours(&*archive, &hours, part)
+        .await
+        .map_err(Error::function("compacting the simulated archive"))?;
+    usage.compacted = Compacted {
+        objects_read: report.objects_read,
+        bytes: report.bytes_written,
+        line_bytes: report.line_bytes,
+    };
     Ok(usage)
 }
 

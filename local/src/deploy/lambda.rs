@@ -4,9 +4,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use stackgen::aws::lambda::Function;
+use stackgen::aws::lambda::{EventSourceMapping, Function};
+use stackgen::expr::Input;
 
-use super::{Outputs, int32, lit, outputs};
+use super::{
+    Ctx, FunctionSpec, MappingSpec, Outputs, int32, lit, non_negative, outputs, required, text,
+};
 use crate::clients::Clients;
 use crate::error::Error;
 
@@ -57,4 +60,97 @@ pub(super) fn mapping(name: &str) -> Outputs {
         ("id", format!("local-{name}")),
         ("uuid", format!("local-{name}")),
     ])
+}
+
+/// What the local runtime needs of a deployed function.
+pub(super) fn function_spec(
+    name: &str,
+    f: &Function,
+    out: &Outputs,
+) -> Result<FunctionSpec, Error> {
+    Ok(FunctionSpec {
+        name: f.name.clone(),
+        arn: required(name, "arn output", out.get("arn").map(text))?,
+        memory_mb: *lit(name, &f.memory_size)?,
+        timeout_secs: non_negative(name, "timeout", &f.timeout)?,
+        env: f
+            .environment
+            .variables
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), lit(name, v)?.clone())))
+            .collect::<Result<_, Error>>()?,
+        archive: PathBuf::from(lit(name, &f.code)?),
+        architecture: match f.architectures.as_slice() {
+            [one] => *lit(name, one)?,
+            other => {
+                return Err(Error::Deploy {
+                    resource: name.to_owned(),
+                    reason: format!("architectures must name one, not {other:?}"),
+                });
+            }
+        },
+        handler: f.handler.clone(),
+    })
+}
+
+/// The mapping's settings, as the local mapping runs them.
+pub(super) fn mapping_spec(
+    name: &str,
+    m: &EventSourceMapping,
+    ctx: &Ctx,
+) -> Result<MappingSpec, Error> {
+    let number = |key: &str, v: &Input<i64>| non_negative(name, key, v);
+    let dest = &m.destination_config.on_failure.destination_arn;
+    let output_of = |arn: &str, property: &str| {
+        ctx.outputs
+            .values()
+            .find(|o| o.get("arn").map(text).as_deref() == Some(arn))
+            .and_then(|o| o.get(property))
+            .map(text)
+    };
+    let failure_bucket = output_of(dest, "bucket").ok_or_else(|| Error::Deploy {
+        resource: name.into(),
+        reason: format!("on-failure destination {dest} is not a bucket of the stack"),
+    })?;
+    let stream_name = output_of(&m.event_source_arn, "name").ok_or_else(|| Error::Deploy {
+        resource: name.into(),
+        reason: format!(
+            "event source {} is not a stream of the stack",
+            m.event_source_arn
+        ),
+    })?;
+    let small = |key: &str, v: &Input<i64>| -> Result<usize, Error> {
+        usize::try_from(number(key, v)?).map_err(|_| Error::Deploy {
+            resource: name.to_owned(),
+            reason: format!("{key} is out of range"),
+        })
+    };
+    Ok(MappingSpec {
+        stream_arn: m.event_source_arn.clone(),
+        stream_name,
+        batch_size: small("batchSize", &m.batch_size)?,
+        batching_window_secs: number(
+            "maximumBatchingWindowInSeconds",
+            &m.maximum_batching_window_in_seconds,
+        )?,
+        parallelization_factor: small("parallelizationFactor", &m.parallelization_factor)?.max(1),
+        maximum_retry_attempts: u32::try_from(*lit(name, &m.maximum_retry_attempts)?).map_err(
+            |_| Error::Deploy {
+                resource: name.to_owned(),
+                reason: "maximumRetryAttempts is out of range".into(),
+            },
+        )?,
+        maximum_record_age_secs: number(
+            "maximumRecordAgeInSeconds",
+            &m.maximum_record_age_in_seconds,
+        )?,
+        bisect_on_error: m.bisect_batch_on_function_error,
+        report_batch_item_failures: m
+            .function_response_types
+            .iter()
+            .any(|t| t == "ReportBatchItemFailures"),
+        trim_horizon: m.starting_position == "TRIM_HORIZON",
+        failure_bucket,
+        uuid: format!("local-{name}"),
+    })
 }

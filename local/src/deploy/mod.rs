@@ -14,7 +14,7 @@ use crate::clients::Clients;
 use crate::error::Error;
 use stackgen::Program;
 use stackgen::aws::Properties;
-use stackgen::aws::cloudwatch::MetricAlarm;
+use stackgen::aws::cloudwatch::{EventRule, EventTarget, MetricAlarm};
 use stackgen::aws::lambda as lambda_type;
 use stackgen::expr::Input;
 use stackgen::settings::{Architecture, Settings};
@@ -26,7 +26,10 @@ mod kinesis;
 mod kms;
 mod lambda;
 mod s3;
+pub mod schedule;
 mod sns;
+
+pub use schedule::ScheduleSpec;
 
 /// The account id the emulator reports.
 pub const LOCAL_ACCOUNT: &str = "000000000000";
@@ -42,6 +45,14 @@ pub struct FunctionSpec {
     pub archive: PathBuf,
     /// The instruction set the zip is built for; another than the host's runs under qemu.
     pub architecture: Architecture,
+    /// The handler setting (`_HANDLER`): `bootstrap` runs the processor, `compact` the
+    /// compactor.
+    #[serde(default = "processor_handler")]
+    pub handler: String,
+}
+
+fn processor_handler() -> String {
+    "bootstrap".to_owned()
 }
 
 /// The event source mapping's settings, from the program.
@@ -73,6 +84,11 @@ pub struct Deployed {
     pub function: FunctionSpec,
     pub mapping: MappingSpec,
     pub alarms: Vec<String>,
+    /// The archive compactor (state files of earlier versions have none).
+    #[serde(default)]
+    pub compactor: Option<FunctionSpec>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleSpec>,
 }
 
 impl Deployed {
@@ -223,6 +239,8 @@ pub async fn deploy(
         outputs: HashMap::new(),
     };
     let mut function = None;
+    let mut compactor = None;
+    let mut schedules = Vec::new();
     let mut mapping = None;
     let mut alarms = Vec::new();
     for name in creation_order(program)? {
@@ -236,13 +254,29 @@ pub async fn deploy(
             })?;
         let out = match res.ty.as_str() {
             <lambda_type::Function as Properties>::TYPE => {
-                let f = typed(name, resolved)?;
+                let f: lambda_type::Function = typed(name, resolved)?;
                 let out = lambda::function(c, name, &f).await?;
-                function = Some(function_spec(name, &f, &out)?);
+                let spec = lambda::function_spec(name, &f, &out)?;
+                if f.handler == function::compact::HANDLER {
+                    compactor = Some(spec);
+                } else {
+                    function = Some(spec);
+                }
                 out
             }
+            <EventRule as Properties>::TYPE => {
+                let (out, spec) = schedule::rule(&c.region, name, &typed(name, resolved)?)?;
+                schedules.push(spec);
+                out
+            }
+            <EventTarget as Properties>::TYPE => {
+                schedule::target(name, &typed(name, resolved)?, &mut schedules)?
+            }
+            <lambda_type::Permission as Properties>::TYPE => {
+                schedule::permission(name, &typed(name, resolved)?)
+            }
             <lambda_type::EventSourceMapping as Properties>::TYPE => {
-                mapping = Some(mapping_spec(name, &typed(name, resolved)?, &ctx)?);
+                mapping = Some(lambda::mapping_spec(name, &typed(name, resolved)?, &ctx)?);
                 lambda::mapping(name)
             }
             <MetricAlarm as Properties>::TYPE => {
@@ -275,6 +309,8 @@ pub async fn deploy(
         function: function.ok_or_else(|| missing("aws:lambda:Function"))?,
         mapping: mapping.ok_or_else(|| missing("aws:lambda:EventSourceMapping"))?,
         alarms,
+        compactor,
+        schedules,
     })
 }
 
@@ -334,96 +370,6 @@ pub(crate) fn required(name: &str, what: &str, v: Option<String>) -> Result<Stri
     v.filter(|v| !v.is_empty()).ok_or_else(|| Error::Deploy {
         resource: name.to_owned(),
         reason: format!("the service returned no {what}"),
-    })
-}
-
-fn function_spec(
-    name: &str,
-    f: &lambda_type::Function,
-    out: &Outputs,
-) -> Result<FunctionSpec, Error> {
-    Ok(FunctionSpec {
-        name: f.name.clone(),
-        arn: required(name, "arn output", out.get("arn").map(text))?,
-        memory_mb: *lit(name, &f.memory_size)?,
-        timeout_secs: non_negative(name, "timeout", &f.timeout)?,
-        env: f
-            .environment
-            .variables
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), lit(name, v)?.clone())))
-            .collect::<Result<_, Error>>()?,
-        archive: PathBuf::from(lit(name, &f.code)?),
-        architecture: match f.architectures.as_slice() {
-            [one] => *lit(name, one)?,
-            other => {
-                return Err(Error::Deploy {
-                    resource: name.to_owned(),
-                    reason: format!("architectures must name one, not {other:?}"),
-                });
-            }
-        },
-    })
-}
-
-fn mapping_spec(
-    name: &str,
-    m: &lambda_type::EventSourceMapping,
-    ctx: &Ctx,
-) -> Result<MappingSpec, Error> {
-    let number = |key: &str, v: &Input<i64>| non_negative(name, key, v);
-    let dest = &m.destination_config.on_failure.destination_arn;
-    let output_of = |arn: &str, property: &str| {
-        ctx.outputs
-            .values()
-            .find(|o| o.get("arn").map(text).as_deref() == Some(arn))
-            .and_then(|o| o.get(property))
-            .map(text)
-    };
-    let failure_bucket = output_of(dest, "bucket").ok_or_else(|| Error::Deploy {
-        resource: name.into(),
-        reason: format!("on-failure destination {dest} is not a bucket of the stack"),
-    })?;
-    let stream_name = output_of(&m.event_source_arn, "name").ok_or_else(|| Error::Deploy {
-        resource: name.into(),
-        reason: format!(
-            "event source {} is not a stream of the stack",
-            m.event_source_arn
-        ),
-    })?;
-    let small = |key: &str, v: &Input<i64>| -> Result<usize, Error> {
-        usize::try_from(number(key, v)?).map_err(|_| Error::Deploy {
-            resource: name.to_owned(),
-            reason: format!("{key} is out of range"),
-        })
-    };
-    Ok(MappingSpec {
-        stream_arn: m.event_source_arn.clone(),
-        stream_name,
-        batch_size: small("batchSize", &m.batch_size)?,
-        batching_window_secs: number(
-            "maximumBatchingWindowInSeconds",
-            &m.maximum_batching_window_in_seconds,
-        )?,
-        parallelization_factor: small("parallelizationFactor", &m.parallelization_factor)?.max(1),
-        maximum_retry_attempts: u32::try_from(*lit(name, &m.maximum_retry_attempts)?).map_err(
-            |_| Error::Deploy {
-                resource: name.to_owned(),
-                reason: "maximumRetryAttempts is out of range".into(),
-            },
-        )?,
-        maximum_record_age_secs: number(
-            "maximumRecordAgeInSeconds",
-            &m.maximum_record_age_in_seconds,
-        )?,
-        bisect_on_error: m.bisect_batch_on_function_error,
-        report_batch_item_failures: m
-            .function_response_types
-            .iter()
-            .any(|t| t == "ReportBatchItemFailures"),
-        trim_horizon: m.starting_position == "TRIM_HORIZON",
-        failure_bucket,
-        uuid: format!("local-{name}"),
     })
 }
 

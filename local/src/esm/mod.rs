@@ -31,7 +31,7 @@ use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::clients::Clients;
-use crate::deploy::{Deployed, MappingSpec};
+use crate::deploy::{Deployed, FunctionSpec, MappingSpec};
 use crate::error::Error;
 use crate::failure::{self, BatchInfo, Condition, FailureRecord, RequestContext, ResponseContext};
 use crate::runtime::{Environment, Hold, InvokeError};

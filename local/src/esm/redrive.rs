@@ -1,13 +1,15 @@
-//! The function a local redrive invokes: one execution environment per shard (the
-//! mapping's own are busy with the stream), run from the stack's `bootstrap`.
+//! A function the operations commands invoke locally (redrive: the processor; `compact`:
+//! the compactor): one execution environment per key (for redrive, a shard: the mapping's
+//! own are busy with the stream), run from the stack's `bootstrap`.
 
 use super::*;
 use crate::redrive::Invoker;
 
-/// The local stack's function, for `crate::redrive`.
+/// A local stack's function, for `crate::redrive` and `crate::compact`.
 #[derive(Debug)]
 pub struct LocalFunction<'a> {
-    deployed: &'a Deployed,
+    spec: &'a FunctionSpec,
+    label: &'static str,
     bootstrap: PathBuf,
     extra_env: BTreeMap<String, String>,
     logs: PathBuf,
@@ -15,16 +17,18 @@ pub struct LocalFunction<'a> {
 }
 
 impl<'a> LocalFunction<'a> {
-    /// Environments of `deployed`'s function, started on first use, logging under
-    /// `state_dir/logs/<shard>-redrive.log`.
+    /// Environments of the function `spec`, started on first use, logging under
+    /// `state_dir/logs/<key>-<label>.log`.
     pub fn new(
-        deployed: &'a Deployed,
+        spec: &'a FunctionSpec,
+        label: &'static str,
         bootstrap: &Path,
         extra_env: BTreeMap<String, String>,
         state_dir: &Path,
     ) -> Self {
         Self {
-            deployed,
+            spec,
+            label,
             bootstrap: bootstrap.to_owned(),
             extra_env,
             logs: state_dir.join("logs"),
@@ -44,10 +48,10 @@ impl Invoker for LocalFunction<'_> {
     async fn invoke(&mut self, shard: &str, event: &[u8]) -> Result<Vec<u8>, Error> {
         if !self.envs.contains_key(shard) {
             let env = Environment::start(
-                &self.deployed.function,
+                self.spec,
                 &self.bootstrap,
                 self.extra_env.clone(),
-                self.logs.join(format!("{shard}-redrive.log")),
+                self.logs.join(format!("{shard}-{}.log", self.label)),
             )
             .await?;
             self.envs.insert(shard.to_owned(), env);

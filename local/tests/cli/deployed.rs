@@ -184,7 +184,7 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     // Lambda's; the emulator has no mapping of its own, which status says).
     let st = json(&run(&s, &outputs, &["status", "--json", "--minutes", "30"]));
     assert_eq!(st["failed_batches_waiting"], batches, "{st}");
-    assert_eq!(st["alarms"].as_object().expect("alarms").len(), 8, "{st}");
+    assert_eq!(st["alarms"].as_object().expect("alarms").len(), 9, "{st}");
     // Lambda's deliveries to the bucket raised the kept-batches alarm.
     let kept_alarm = s
         .deployed
@@ -366,6 +366,53 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
         .await
         .expect("list");
     assert_eq!(quarantined.contents().len(), 1, "{quarantined:?}");
+    assert_eq!(table(&s, &outputs, &entities), want);
+    // compact: the deployed compactor (handler `compact`) through lambda:Invoke merges the
+    // hours' batch objects (the redrive's late ones too); the table reads the same.
+    let raw_keys = || async {
+        let listed = s
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(&archive)
+            .prefix("raw/")
+            .send()
+            .await
+            .expect("list");
+        let keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect();
+        keys
+    };
+    let mut hours: Vec<String> = raw_keys()
+        .await
+        .iter()
+        .filter_map(|k| {
+            let f = |n: &str| k.split('/').find_map(|p| p.strip_prefix(n));
+            Some(format!(
+                "{}-{}-{}T{}",
+                f("year=")?,
+                f("month=")?,
+                f("day=")?,
+                f("hour=")?
+            ))
+        })
+        .collect();
+    hours.dedup();
+    let mut args = vec!["compact", "--json"];
+    for h in &hours {
+        args.extend(["--hour", h.as_str()]);
+    }
+    let report = json(&run(&s, &outputs, &args));
+    assert!(report["shardHours"].as_u64() >= Some(1), "{report}");
+    assert_eq!(report["left"], serde_json::json!([]), "{report}");
+    let after = raw_keys().await;
+    assert!(
+        after.iter().all(|k| k.ends_with("-compacted.ndjson.gz")),
+        "{after:?}"
+    );
     assert_eq!(table(&s, &outputs, &entities), want);
     // logs: the deployed function's lines from CloudWatch Logs (its redrive invocations).
     let o = run(&s, &outputs, &["logs", "--since", "10m", "--lines", "500"]);

@@ -12,6 +12,9 @@ use serde_json::Value;
 use crate::Error;
 use crate::program::{ConfigDecl, ConfigItems, ConfigType};
 
+mod choices;
+pub use choices::{Architecture, Emulation, ScheduleState, TransitionMinimumSize};
+
 /// Declares a bounded integer newtype that rejects out-of-range values when built or parsed.
 macro_rules! bounded {
     ($(#[$doc:meta])* $name:ident: $inner:ty, $min:expr, $max:expr) => {
@@ -157,97 +160,6 @@ impl From<LogRetentionDays> for i64 {
     }
 }
 
-/// Lambda instruction set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Architecture {
-    #[serde(rename = "x86_64")]
-    X86_64,
-    #[serde(rename = "arm64")]
-    Arm64,
-}
-
-impl Architecture {
-    /// Both, in the order `cargo xtask ci` packages them.
-    pub const ALL: [Self; 2] = [Self::X86_64, Self::Arm64];
-
-    /// Lambda's (and the config's) spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::X86_64 => "x86_64",
-            Self::Arm64 => "arm64",
-        }
-    }
-
-    /// The Rust target triple the zip is built for (Amazon Linux 2023 is glibc-based).
-    pub fn rust_target(self) -> &'static str {
-        match self {
-            Self::X86_64 => "x86_64-unknown-linux-gnu",
-            Self::Arm64 => "aarch64-unknown-linux-gnu",
-        }
-    }
-
-    /// The architecture of the machine running this code, if Lambda has it.
-    pub fn host() -> Option<Self> {
-        match std::env::consts::ARCH {
-            "x86_64" => Some(Self::X86_64),
-            "aarch64" => Some(Self::Arm64),
-            _ => None,
-        }
-    }
-}
-
-/// How a machine of the other architecture runs this one's glibc binaries: qemu-user with
-/// the target's loader and glibc from Debian's cross packages (qemu's `-L` sysroot).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Emulation {
-    pub qemu: &'static str,
-    pub sysroot: &'static str,
-    /// The Debian packages that provide both.
-    pub packages: [&'static str; 2],
-}
-
-impl Architecture {
-    /// The emulation that runs this architecture's binaries elsewhere.
-    pub fn emulation(self) -> Emulation {
-        match self {
-            Self::Arm64 => Emulation {
-                qemu: "/usr/bin/qemu-aarch64",
-                sysroot: "/usr/aarch64-linux-gnu",
-                packages: ["qemu-user", "libc6-arm64-cross"],
-            },
-            Self::X86_64 => Emulation {
-                qemu: "/usr/bin/qemu-x86_64",
-                sysroot: "/usr/x86_64-linux-gnu",
-                packages: ["qemu-user", "libc6-amd64-cross"],
-            },
-        }
-    }
-}
-
-impl std::str::FromStr for Architecture {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| Error::InvalidSetting {
-                key: "lambdaArchitecture",
-                reason: format!("unknown architecture {s:?} (x86_64 or arm64)"),
-            })
-    }
-}
-
-/// S3's rule for which objects lifecycle transitions apply to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TransitionMinimumSize {
-    /// Objects of any size transition to GLACIER / DEEP_ARCHIVE (docs/DESIGN.md, Archive, explains why).
-    #[serde(rename = "varies_by_storage_class")]
-    VariesByStorageClass,
-    /// S3's default since 2024: objects under 128 KB never transition.
-    #[serde(rename = "all_storage_classes_128K")]
-    AllStorageClasses128K,
-}
-
 /// A field name in a record that identifies its entity (sensor, device, user…).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -307,6 +219,10 @@ pub struct Settings {
     pub archive_deep_archive_days: TransitionDays,
     pub archive_transition_minimum_size: TransitionMinimumSize,
     pub archive_noncurrent_days: NoncurrentDays,
+    /// The hourly archive compaction (`function::compact`).
+    pub compaction_schedule: ScheduleState,
+    /// The compactor's memory: it holds one part of up to 256 MiB while it writes it.
+    pub compactor_memory_mb: MemoryMb,
     pub force_destroy: bool,
     pub point_in_time_recovery: bool,
     pub deletion_protection: bool,
@@ -345,6 +261,8 @@ impl Default for Settings {
                 archive_deep_archive_days: TransitionDays::new(120)?,
                 archive_transition_minimum_size: TransitionMinimumSize::VariesByStorageClass,
                 archive_noncurrent_days: NoncurrentDays::new(30)?,
+                compaction_schedule: ScheduleState::Enabled,
+                compactor_memory_mb: MemoryMb::new(1024)?,
                 force_destroy: false,
                 point_in_time_recovery: true,
                 deletion_protection: true,
