@@ -19,9 +19,12 @@ mod kinesis;
 mod mix;
 use kinesis::{config, event};
 
-/// Runs `records` through the processor in batches; prints one table row.
+/// Runs `records` through the processor in batches, with `quantiles` sketches; prints one
+/// table row.
 fn row(name: &str, records: &[(String, Vec<u8>)], batch: usize) {
-    let cfg = config();
+    let mut cfg = config();
+    let quantiles = QUANTILES.with(|q| q.get());
+    cfg.quantiles = quantiles;
     let table = Arc::new(MemoryTable::default());
     let p = Processor::new(cfg, Arc::new(MemoryArchive::default()), table.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -49,7 +52,8 @@ fn row(name: &str, records: &[(String, Vec<u8>)], batch: usize) {
     );
     let n = records.len() as f64;
     println!(
-        "| {name} | {} | {batch} | {aggregates} | {} | {:.0} | {} | {puts} | {wru} | {:.2} | {:.3} |",
+        "| {name} | {} | {} | {batch} | {aggregates} | {} | {:.0} | {} | {puts} | {wru} | {:.2} | {:.3} |",
+        quantiles.map_or("off".to_owned(), |a| format!("{} ‰", a.get())),
         records.len(),
         sizes.len(),
         sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64,
@@ -59,11 +63,26 @@ fn row(name: &str, records: &[(String, Vec<u8>)], batch: usize) {
     );
 }
 
+thread_local! {
+    /// The sketches' accuracy of the rows being printed.
+    static QUANTILES: std::cell::Cell<Option<function::sketch::Accuracy>> =
+        const { std::cell::Cell::new(None) };
+}
+
 fn main() {
     println!(
-        "| shape | records | batch | aggregates | pages | mean page B | max page B | puts | WRU | WRU/put | WRU/record |"
+        "| shape | sketches | records | batch | aggregates | pages | mean page B | max page B | puts | WRU | WRU/put | WRU/record |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let coarse = function::sketch::Accuracy::per_mille(50);
+    for q in [Some(function::sketch::Accuracy::DEFAULT), coarse, None] {
+        QUANTILES.with(|c| c.set(q));
+        rows();
+    }
+}
+
+/// Every shape's rows.
+fn rows() {
     let seed = mix::records(20_000);
     row(
         "seed mix (70% IoT, 30% clickstream; key = device/user)",

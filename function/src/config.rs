@@ -24,13 +24,15 @@ pub const MAX_FUTURE_SKEW_SECONDS: &str = "MAX_FUTURE_SKEW_SECONDS";
 pub const MAX_PAST_AGE_SECONDS: &str = "MAX_PAST_AGE_SECONDS";
 /// Concurrent S3/DynamoDB requests per batch.
 pub const WRITE_CONCURRENCY: &str = "WRITE_CONCURRENCY";
+/// Quantile sketches' relative accuracy in per mille (0: no sketches; default 10, 1 %).
+pub const QUANTILE_ACCURACY_PER_MILLE: &str = "QUANTILE_ACCURACY_PER_MILLE";
 /// Log filter, read by the logger.
 pub const RUST_LOG: &str = "RUST_LOG";
 
 /// Variables the function cannot start without.
 pub const REQUIRED: [&str; 2] = [ARCHIVE_BUCKET, METRICS_TABLE];
 /// Every variable the function reads (the stack program may set only these).
-pub const KNOWN: [&str; 11] = [
+pub const KNOWN: [&str; 12] = [
     ARCHIVE_BUCKET,
     METRICS_TABLE,
     WINDOW_SECONDS,
@@ -41,6 +43,7 @@ pub const KNOWN: [&str; 11] = [
     MAX_FUTURE_SKEW_SECONDS,
     MAX_PAST_AGE_SECONDS,
     WRITE_CONCURRENCY,
+    QUANTILE_ACCURACY_PER_MILLE,
     RUST_LOG,
 ];
 
@@ -88,6 +91,12 @@ pub const CONCURRENCY: Bounds = Bounds {
     min: 1,
     max: 256,
 };
+/// [`QUANTILE_ACCURACY_PER_MILLE`]: 0 (off) or 0.1 % to 10 %, 1 % by default.
+pub const QUANTILE_ACCURACY: Bounds = Bounds {
+    default: 10,
+    min: 0,
+    max: 100,
+};
 /// [`ID_FIELDS`] when it is not set.
 pub const DEFAULT_ID_FIELDS: [&str; 3] = ["sensorId", "deviceId", "userId"];
 
@@ -104,6 +113,8 @@ pub struct Config {
     pub concurrency: usize,
     /// Bytes of marks a metrics page takes before the next page does (not an env var).
     pub marks_budget: usize,
+    /// Quantile sketches' relative accuracy (`None`: off).
+    pub quantiles: Option<crate::sketch::Accuracy>,
 }
 
 impl Config {
@@ -145,6 +156,10 @@ impl Config {
         let max_future = number(MAX_FUTURE_SKEW_SECONDS, FUTURE_SKEW) as i64;
         let max_past = number(MAX_PAST_AGE_SECONDS, PAST_AGE) as i64;
         let concurrency = number(WRITE_CONCURRENCY, CONCURRENCY) as usize;
+        let quantiles = crate::sketch::Accuracy::per_mille(number(
+            QUANTILE_ACCURACY_PER_MILLE,
+            QUANTILE_ACCURACY,
+        ) as u16);
         let id_fields: Vec<String> = get(ID_FIELDS)
             .unwrap_or_else(|| DEFAULT_ID_FIELDS.join(","))
             .split(',')
@@ -172,6 +187,7 @@ impl Config {
             limits: Limits { max_decompressed },
             concurrency,
             marks_budget: crate::store::page::MARKS_BUDGET_BYTES,
+            quantiles,
         })
     }
 }

@@ -250,6 +250,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
             window_secs: self.config.window_secs,
             ttl_days: self.config.ttl_days,
             marks_budget: self.config.marks_budget,
+            quantiles: self.config.quantiles,
         };
         let mut view = self
             .cache

@@ -70,16 +70,7 @@ impl Position {
     /// a plain record, against 58 as `<seq>:<sub>` text).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(MAX_POSITION_BINARY_BYTES);
-        let mut sub = self.sub;
-        loop {
-            let byte = (sub & 0x7f) as u8;
-            sub >>= 7;
-            if sub == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
+        crate::leb128::write(&mut out, u64::from(self.sub));
         let seq = BigUint::parse_bytes(self.seq.0.as_bytes(), 10).unwrap_or_default();
         out.extend(seq.to_bytes_be());
         out

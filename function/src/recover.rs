@@ -146,7 +146,7 @@ impl Archived {
 
 /// Rebuilds `current` from the archived records of its domains (each position once): same
 /// page, its aggregate and arrivals recomputed, marks never moved back.
-fn rebuild(current: &Page, records: &[Archived], rules: &Rules) -> Page {
+fn rebuild(current: &Page, records: &[Archived], cfg: &Config) -> Page {
     let mut page = Page::new(&current.entity, &current.window, current.index);
     page.full = current.full;
     page.marks = current.marks.clone();
@@ -154,10 +154,10 @@ fn rebuild(current: &Page, records: &[Archived], rules: &Rules) -> Page {
     page.window_seconds = current.window_seconds;
     page.ttl = current.ttl;
     for a in records {
-        let Some(obs) = a.observe(rules) else {
+        let Some(obs) = a.observe(&cfg.rules) else {
             continue;
         };
-        page.add(&obs);
+        page.add(&obs, cfg.quantiles);
         page.arrived(a.arrival_ms);
         let (shard, key) = a.line.domain();
         page.advance_mark(shard, key, &a.pos);
@@ -220,7 +220,7 @@ pub async fn recover<A: ArchiveReader, M: MetricsStore>(
         let mut changed: BTreeSet<WindowKey> = BTreeSet::new();
         for (i, t) in targets.iter().enumerate() {
             let records = found.get(&i).map(Vec::as_slice).unwrap_or_default();
-            let rebuilt = rebuild(&t.page, records, &cfg.rules);
+            let rebuilt = rebuild(&t.page, records, cfg);
             let w = Write {
                 expected: Some(t.page.version),
                 records: Vec::new(),

@@ -276,8 +276,25 @@ pub struct AggregateView {
     pub not_aggregated: u64,
 }
 
+/// The quantiles `status` and `query` show unless asked for others.
+pub const DEFAULT_QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
+
+/// A quantile's label: `p50`, `p99.9`.
+pub fn quantile_label(q: f64) -> String {
+    let percent = format!("{:.4}", q * 100.0);
+    format!("p{}", percent.trim_end_matches('0').trim_end_matches('.'))
+}
+
 impl From<&Aggregate> for AggregateView {
     fn from(a: &Aggregate) -> Self {
+        Self::with_quantiles(a, &DEFAULT_QUANTILES)
+    }
+}
+
+impl AggregateView {
+    /// The aggregate with each metric's `quantiles` (from its sketch, within the stack's
+    /// relative accuracy; left out where a page has no sketch).
+    pub fn with_quantiles(a: &Aggregate, quantiles: &[f64]) -> Self {
         let t = &a.totals;
         Self {
             entity: a.entity.clone(),
@@ -288,13 +305,20 @@ impl From<&Aggregate> for AggregateView {
                 .iter()
                 .map(|(m, s)| {
                     let sum = s.sum.to_f64();
-                    let v = serde_json::json!({
+                    let mut v = serde_json::json!({
                         "count": s.count,
                         "sum": sum,
                         "min": s.min.to_f64(),
                         "max": s.max.to_f64(),
                         "avg": sum / s.count.max(1) as f64,
                     });
+                    let qs: serde_json::Map<String, serde_json::Value> = quantiles
+                        .iter()
+                        .filter_map(|q| Some((quantile_label(*q), t.quantile(m, *q)?.into())))
+                        .collect();
+                    if !qs.is_empty() {
+                        v["quantiles"] = serde_json::Value::Object(qs);
+                    }
                     (m.clone(), v)
                 })
                 .collect(),
@@ -393,7 +417,17 @@ pub fn render(r: &Report) -> String {
     out
 }
 
-/// One line per aggregate: entity, window, count, then each metric's avg/min/max and events.
+/// A quantile estimate to 4 significant digits (its accuracy is 0.1-10 %).
+fn round4(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// One line per aggregate: entity, window, count, then each metric's avg/min/max, its
+/// quantiles, and events.
 pub fn render_views(items: &[AggregateView]) -> String {
     let mut out = String::new();
     for a in items {
@@ -407,6 +441,11 @@ pub fn render_views(items: &[AggregateView]) -> String {
                 f("min"),
                 f("max")
             );
+            if let Some(qs) = s.get("quantiles").and_then(|q| q.as_object()) {
+                for (label, v) in qs {
+                    let _ = write!(out, " {label} {}", round4(v.as_f64().unwrap_or_default()));
+                }
+            }
         }
         for (e, n) in &a.events {
             let _ = write!(out, " {e}={n}");
@@ -417,4 +456,24 @@ pub fn render_views(items: &[AggregateView]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod quantile_tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_labelled_and_rounded_for_reading() {
+        let labels: Vec<String> = [0.5, 0.95, 0.99, 0.999, 0.0, 1.0, 0.125]
+            .into_iter()
+            .map(quantile_label)
+            .collect();
+        assert_eq!(
+            labels,
+            ["p50", "p95", "p99", "p99.9", "p0", "p100", "p12.5"]
+        );
+        assert_eq!(round4(25.043_21), 25.04);
+        assert_eq!(round4(-0.000_123_456), -0.000_123_5);
+        assert_eq!(round4(0.0), 0.0);
+    }
 }

@@ -175,12 +175,25 @@ fn the_stack_settings_the_function_reads_share_defaults_and_bounds() {
         (defaults.metrics_ttl_days.get(), TtlDays::MIN, TtlDays::MAX),
         config::TTL_DAYS,
     );
+    same(
+        config::QUANTILE_ACCURACY_PER_MILLE,
+        (
+            u32::from(defaults.quantile_accuracy_per_mille.get()),
+            u32::from(stackgen::settings::QuantileAccuracyPerMille::MIN),
+            u32::from(stackgen::settings::QuantileAccuracyPerMille::MAX),
+        ),
+        config::QUANTILE_ACCURACY,
+    );
     let fields: Vec<&str> = defaults.id_fields.iter().map(|f| f.as_str()).collect();
     assert_eq!(fields, config::DEFAULT_ID_FIELDS);
     // And the function really takes both ends of each range.
     for (name, b) in [
         (config::WINDOW_SECONDS, config::WINDOW),
         (config::METRICS_TTL_DAYS, config::TTL_DAYS),
+        (
+            config::QUANTILE_ACCURACY_PER_MILLE,
+            config::QUANTILE_ACCURACY,
+        ),
     ] {
         for v in [b.min, b.max] {
             let got = function::Config::from_vars(|k| match k {

@@ -72,7 +72,7 @@ pub fn decode_and_aggregate(batch: &[(String, Vec<u8>)], rules: &Rules) -> usize
         pages
             .entry(key_of(o, 60))
             .or_insert_with(|| Page::new(&o.entity, "", 0))
-            .add(o);
+            .add(o, Some(function::sketch::Accuracy::DEFAULT));
     }
     pages.len()
 }

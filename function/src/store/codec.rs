@@ -9,6 +9,10 @@ use std::fmt;
 use super::item::{Av, Item};
 use super::page::{Dec, Page, Stat, attr, iso_millis};
 use crate::position::Position;
+use crate::sketch::Sketch;
+
+/// A metric entry's quantile sketch (binary, [`crate::sketch`]'s encoding).
+pub const SKETCH: &str = "q";
 
 /// Why an item is not a page the function wrote: where, and what it should have been.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,7 +63,11 @@ impl Page {
                 ("min", n(&s.min)),
                 ("max", n(&s.max)),
             ];
-            let m = stat.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let mut m: BTreeMap<String, Av> =
+                stat.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            if let Some(sk) = &s.sketch {
+                m.insert(SKETCH.to_owned(), Av::B(sk.to_bytes()));
+            }
             (k.clone(), Av::M(m))
         });
         put(attr::METRICS, Av::M(metrics.collect()));
@@ -139,11 +147,27 @@ impl Page {
                 .and_then(Av::as_n)
                 .and_then(|t| t.parse().ok())
                 .ok_or_else(|| Malformed::at(format!("metric {name}.count"), "a whole number"))?;
+            // The sketch, when there is one, holds exactly the values the count counts.
+            let sketch = match m.get(SKETCH) {
+                None => None,
+                Some(q) => Some(
+                    q.as_b()
+                        .and_then(Sketch::from_bytes)
+                        .filter(|sk| sk.count() == count)
+                        .ok_or_else(|| {
+                            Malformed::at(
+                                format!("metric {name}.{SKETCH}"),
+                                "a sketch of its values",
+                            )
+                        })?,
+                ),
+            };
             let stat = Stat {
                 count,
                 sum: dec("sum")?,
                 min: dec("min")?,
                 max: dec("max")?,
+                sketch,
             };
             metrics.insert(name, stat);
         }

@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat};
 
 use crate::extract::Observation;
 use crate::position::Position;
+use crate::sketch::{Accuracy, Sketch};
 
 /// Attribute names of a page item.
 pub mod attr {
@@ -127,12 +128,46 @@ impl fmt::Display for Dec {
 }
 
 /// One metric's values in a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stat {
     pub count: u64,
     pub sum: Dec,
     pub min: Dec,
     pub max: Dec,
+    /// Its values' quantile sketch (`None`: sketches off, or a page written before they
+    /// were on; every value the count counts is in it otherwise).
+    pub sketch: Option<Sketch>,
+}
+
+impl Stat {
+    /// A metric's first value.
+    pub fn of(v: Dec, quantiles: Option<Accuracy>) -> Self {
+        let sketch = quantiles.map(|a| {
+            let mut sk = Sketch::new(a);
+            sk.add(v.to_f64());
+            sk
+        });
+        Self {
+            count: 1,
+            sum: v,
+            min: v,
+            max: v,
+            sketch,
+        }
+    }
+}
+
+/// Buckets all of a page's sketches may hold together: each of its m metrics' sketches
+/// keeps at most [`sketch_cap`]`(m)`, so at most this many in all.
+pub const PAGE_SKETCH_BUCKETS: usize = 8_192;
+
+/// Most buckets each sketch of a page with `metrics` metrics keeps.
+pub fn sketch_cap(metrics: usize) -> usize {
+    (PAGE_SKETCH_BUCKETS / metrics.max(1)).min(crate::sketch::MAX_BUCKETS)
+}
+
+fn shrink(sketch: &mut Sketch, cap: usize) {
+    while sketch.buckets() > cap && sketch.collapse_lowest() {}
 }
 
 /// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (window labels).
@@ -245,9 +280,10 @@ impl Page {
         *self.arrivals.entry(arrival_hour(ms)).or_default() += 1;
     }
 
-    /// Adds one observation; metrics and events past the caps, and empty or over-long names
-    /// and event values, are counted in `not_aggregated`, not kept.
-    pub fn add(&mut self, o: &Observation<'_>) {
+    /// Adds one observation (with `quantiles`, each metric value to its sketch too);
+    /// metrics and events past the caps, and empty or over-long names and event values, are
+    /// counted in `not_aggregated`, not kept.
+    pub fn add(&mut self, o: &Observation<'_>, quantiles: Option<Accuracy>) {
         if self.count == 0 {
             self.first_event_ms = o.event_time_ms;
             self.last_event_ms = o.event_time_ms;
@@ -257,7 +293,7 @@ impl Page {
         self.first_event_ms = self.first_event_ms.min(o.event_time_ms);
         self.last_event_ms = self.last_event_ms.max(o.event_time_ms);
         for (name, v) in &o.metrics {
-            if !self.add_metric(name, Dec::from_f64(*v)) {
+            if !self.add_metric(name, Dec::from_f64(*v), quantiles) {
                 self.not_aggregated += 1;
             }
         }
@@ -274,8 +310,9 @@ impl Page {
         }
     }
 
-    fn add_metric(&mut self, name: &str, v: Dec) -> bool {
+    fn add_metric(&mut self, name: &str, v: Dec, quantiles: Option<Accuracy>) -> bool {
         let room = self.metrics.len() < MAX_METRICS_PER_PAGE;
+        let cap = sketch_cap(self.metrics.len());
         match self.metrics.get_mut(name) {
             Some(s) => match s.sum.checked_add(v) {
                 Some(sum) => {
@@ -283,18 +320,27 @@ impl Page {
                     s.sum = sum;
                     s.min = s.min.min(v);
                     s.max = s.max.max(v);
+                    match (quantiles, &mut s.sketch) {
+                        (Some(_), Some(sk)) => {
+                            sk.add(v.to_f64());
+                            shrink(sk, cap);
+                        }
+                        // Sketches turned off: one that stops counting would mislead.
+                        (None, sk) => *sk = None,
+                        // Begun before sketches were on: it would miss earlier values.
+                        (Some(_), None) => {}
+                    }
                     true
                 }
                 None => false,
             },
             None if room && !name.is_empty() && name.len() <= MAX_NAME_BYTES => {
-                let s = Stat {
-                    count: 1,
-                    sum: v,
-                    min: v,
-                    max: v,
-                };
-                self.metrics.insert(name.to_owned(), s);
+                self.metrics.insert(name.to_owned(), Stat::of(v, quantiles));
+                // One more metric: every sketch fits the smaller share.
+                let cap = sketch_cap(self.metrics.len());
+                for sk in self.metrics.values_mut().filter_map(|s| s.sketch.as_mut()) {
+                    shrink(sk, cap);
+                }
                 true
             }
             None => false,

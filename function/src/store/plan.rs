@@ -70,6 +70,8 @@ pub struct PageSettings {
     /// A page takes new marks while they use fewer bytes than this
     /// ([`MARKS_BUDGET_BYTES`] in production; smaller in tests to exercise spills).
     pub marks_budget: usize,
+    /// Quantile sketches' relative accuracy (`None`: no sketches).
+    pub quantiles: Option<crate::sketch::Accuracy>,
 }
 
 /// One conditional write: `page` replaces the item if its version is still `expected`
@@ -179,7 +181,7 @@ pub fn plan(key: &WindowKey, view: &View, records: &[&Marked<'_>], s: PageSettin
         let mut base = window_end;
         for &i in &recs {
             let m = records[i];
-            page.add(&m.obs);
+            page.add(&m.obs, s.quantiles);
             page.arrived(m.arrival_ms);
             page.advance_mark(m.shard, m.key, &m.pos);
             base = base.max(m.arrival_ms.div_euclid(1000));

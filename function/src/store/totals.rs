@@ -19,6 +19,14 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// The `q`-quantile of metric `name`, clamped to its exact min and max; `None` without
+    /// a sketch on every page.
+    pub fn quantile(&self, name: &str, q: f64) -> Option<f64> {
+        let s = self.metrics.get(name)?;
+        let v = s.sketch.as_ref()?.quantile(q)?;
+        Some(v.clamp(s.min.to_f64(), s.max.to_f64()))
+    }
+
     /// Adds one page.
     pub fn merge(&mut self, p: &Page) {
         self.pages += 1;
@@ -41,8 +49,14 @@ impl Totals {
                     t.sum = super::Dec(t.sum.0 + s.sum.0);
                     t.min = t.min.min(s.min);
                     t.max = t.max.max(s.max);
+                    // Quantiles only where every page has a sketch: one without would
+                    // leave its values out.
+                    match (&mut t.sketch, &s.sketch) {
+                        (Some(a), Some(b)) => a.merge(b),
+                        (a, _) => *a = None,
+                    }
                 })
-                .or_insert(*s);
+                .or_insert_with(|| s.clone());
         }
         for (e, n) in &p.events {
             *self.events.entry(e.clone()).or_default() += n;

@@ -84,7 +84,7 @@ fn through_pages(parts: &[&[Observation<'_>]], window: u32) -> BTreeMap<(String,
             let k = key_of(o, window);
             here.entry((k.entity.clone(), k.window_start_ms))
                 .or_insert_with(|| Page::new(&k.entity, "w", 0))
-                .add(o);
+                .add(o, Some(function::sketch::Accuracy::DEFAULT));
         }
         for (k, p) in here {
             pages.entry(k).or_default().push(p);

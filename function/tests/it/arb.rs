@@ -221,3 +221,26 @@ pub fn arb_position() -> impl Strategy<Value = function::position::Position> {
         sub,
     })
 }
+
+/// Metric values as a page holds them (nanounit decimals): tiny, ordinary and huge, both
+/// signs, zeros, repeats.
+pub fn arb_values() -> impl Strategy<Value = Vec<f64>> {
+    let value = prop_oneof![
+        3 => -50.0f64..150.0,
+        2 => (-15i32..15, 1.0f64..10.0, any::<bool>())
+            .prop_map(|(e, m, neg)| if neg { -m } else { m } * 10f64.powi(e)),
+        1 => Just(0.0),
+        1 => Just(21.5),
+    ];
+    prop::collection::vec(value, 1..300).prop_map(|vs| {
+        vs.into_iter()
+            .map(|v| function::store::Dec::from_f64(v).to_f64())
+            .collect()
+    })
+}
+
+/// A sketch's relative accuracy, per mille.
+pub fn arb_accuracy() -> impl Strategy<Value = function::sketch::Accuracy> {
+    prop_oneof![Just(1u16), Just(10), Just(20), Just(100)]
+        .prop_map(|pm| function::sketch::Accuracy::per_mille(pm).expect("in range"))
+}

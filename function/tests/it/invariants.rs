@@ -84,6 +84,25 @@ pub fn check_invariants(pages: &[Page], sent: &[Sent], pending: &[In]) -> Result
                 ));
             }
         }
+        // Sketches count exactly the values their metric counts (none added twice, none
+        // left out), and stay inside the page's bucket budget.
+        for p in &pages {
+            let cap = function::store::page::sketch_cap(p.metrics.len());
+            for (name, s) in &p.metrics {
+                if let Some(sk) = &s.sketch
+                    && (sk.count() != s.count || sk.buckets() > cap)
+                {
+                    return Err(format!(
+                        "{item}: page {} metric {name}: sketch of {} values in {} buckets, \
+                         count {} and cap {cap}",
+                        p.index,
+                        sk.count(),
+                        sk.buckets(),
+                        s.count
+                    ));
+                }
+            }
+        }
         // 1. One mark per domain.
         let mut seen: BTreeMap<(&str, &str), u32> = BTreeMap::new();
         for p in &pages {

@@ -14,5 +14,6 @@ mod limits;
 mod producer;
 mod refusals;
 mod requests;
+mod sketch;
 mod store;
 mod support;

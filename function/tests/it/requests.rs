@@ -17,6 +17,7 @@ const SETTINGS: PageSettings = PageSettings {
     window_secs: 60,
     ttl_days: 90,
     marks_budget: function::store::page::MARKS_BUDGET_BYTES,
+    quantiles: Some(function::sketch::Accuracy::DEFAULT),
 };
 
 fn key() -> WindowKey {

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use function::archive::MemoryArchive;
 use function::handler::{Backoff, Processor};
 use function::position::Position;
+use function::sketch::{Accuracy, Sketch};
 use function::store::item::{self, Av, Item};
-use function::store::page::{MAX_EVENTS_PER_PAGE, MAX_METRICS_PER_PAGE, MAX_NAME_BYTES};
+use function::store::page::{
+    MAX_EVENTS_PER_PAGE, MAX_METRICS_PER_PAGE, MAX_NAME_BYTES, PAGE_SKETCH_BUCKETS, sketch_cap,
+};
 use function::store::{Dec, MemoryTable, MetricsStore, Outcome, Page, Stat, Write};
 use proptest::prelude::*;
 
@@ -71,15 +74,35 @@ fn the_worst_case_page_fits_in_400_kb() {
     let mut p = Page::new(&"e".repeat(2048), "2024-01-15T10:30:00Z", 99);
     p.count = u64::MAX;
     p.log_lines = u64::MAX;
+    // Each sketch at its share of the page's buckets, every bucket at its longest
+    // encoding: index gaps of 3 bytes, counts of 9 (ten 10-byte counts could not sum to a
+    // u64), the rest of the count at zero.
+    let cap = sketch_cap(MAX_METRICS_PER_PAGE);
+    let worst = || {
+        let mut sk = Sketch::new(Accuracy::per_mille(1).expect("0.1 %"));
+        for b in 0..cap as i32 {
+            let store = if b % 2 == 0 {
+                &mut sk.negative
+            } else {
+                &mut sk.positive
+            };
+            store.insert(-100_000 + 20_000 * (b / 2), 1 << 59);
+        }
+        sk.zero = u64::MAX - sk.count();
+        sk
+    };
+    assert_eq!(worst().buckets(), cap);
     for i in 0..MAX_METRICS_PER_PAGE {
         let s = Stat {
             count: u64::MAX,
             sum: big,
             min: big,
             max: big,
+            sketch: Some(worst()),
         };
         p.metrics.insert(name(i), s);
     }
+    assert!(MAX_METRICS_PER_PAGE * cap <= PAGE_SKETCH_BUCKETS);
     for i in 0..MAX_EVENTS_PER_PAGE {
         p.events.insert(name(i), u64::MAX);
     }
@@ -145,6 +168,7 @@ fn the_memory_table_refuses_what_dynamodb_refuses() {
             sum: Dec(1),
             min: Dec(1),
             max: Dec(1),
+            sketch: None,
         };
         wide.metrics.insert(format!("{i:080}"), s);
     }

@@ -114,6 +114,9 @@ bounded!(
     /// Alarm threshold on the Lambda `Errors` sum per minute.
     ErrorThreshold: u32, 0, 1_000_000);
 bounded!(
+    /// Relative accuracy of the per-window quantile sketches, per mille (0: no sketches).
+    QuantileAccuracyPerMille: u16, 0, 100);
+bounded!(
     /// Alarm threshold on the Lambda `IteratorAge` maximum, in milliseconds.
     IteratorAgeMs: u32, 1_000, 604_800_000);
 
@@ -215,6 +218,8 @@ pub struct Settings {
     pub window_seconds: WindowSeconds,
     pub metrics_ttl_days: TtlDays,
     pub id_fields: Vec<IdField>,
+    /// p50/p95/p99 (any quantile) per metric and window from a sketch this accurate.
+    pub quantile_accuracy_per_mille: QuantileAccuracyPerMille,
     pub archive_glacier_days: TransitionDays,
     pub archive_deep_archive_days: TransitionDays,
     pub archive_transition_minimum_size: TransitionMinimumSize,
@@ -257,6 +262,7 @@ impl Default for Settings {
                     .into_iter()
                     .map(|f| IdField::try_from(f.to_owned()))
                     .collect::<Result<_, _>>()?,
+                quantile_accuracy_per_mille: QuantileAccuracyPerMille::new(10)?,
                 archive_glacier_days: TransitionDays::new(30)?,
                 archive_deep_archive_days: TransitionDays::new(120)?,
                 archive_transition_minimum_size: TransitionMinimumSize::VariesByStorageClass,

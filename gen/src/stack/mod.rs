@@ -130,6 +130,10 @@ pub fn processor_environment() -> Result<IndexMap<String, Input<String>>, Error>
         ("WINDOW_SECONDS", to_json(&var("windowSeconds"))?),
         ("METRICS_TTL_DAYS", to_json(&var("metricsTtlDays"))?),
         ("ID_FIELDS", join(",", &var("idFields"))),
+        (
+            "QUANTILE_ACCURACY_PER_MILLE",
+            to_json(&var("quantileAccuracyPerMille"))?,
+        ),
         ("METRICS_NAMESPACE", Input::Lit(metrics_namespace())),
         ("RUST_LOG", Input::Lit("info".to_owned())),
     ]

@@ -124,6 +124,9 @@ pub enum Cmd {
         /// Up to this time (same forms); windows starting at or before it. Default: the last.
         #[arg(long)]
         to: Option<String>,
+        /// Quantiles of each metric to show, from its sketch (0 to 1, comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "0.5,0.95,0.99")]
+        quantiles: Vec<f64>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -366,6 +369,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             entity,
             from,
             to,
+            quantiles,
             json,
         } => {
             // Checked before anything is asked of the stack.
@@ -373,7 +377,13 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 times::parse(t)?;
             }
             times::window_range(from.as_deref(), to.as_deref(), 1)?;
-            view::query(&target, &entity, from.as_deref(), to.as_deref(), json).await
+            if let Some(q) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+                return Err(Error::Usage(format!(
+                    "--quantiles {q}: a quantile is between 0 and 1 (0.5 is the median)"
+                )));
+            }
+            let (from, to) = (from.as_deref(), to.as_deref());
+            view::query(&target, &entity, from, to, &quantiles, json).await
         }
         Cmd::Rejected { limit, json } => view::rejected(&target, limit as usize, json).await,
         Cmd::Logs {

@@ -225,6 +225,7 @@ pub async fn query(
     entity: &str,
     from: Option<&str>,
     to: Option<&str>,
+    quantiles: &[f64],
     as_json: bool,
 ) -> Result<(), Error> {
     let op = target.operated().await?;
@@ -238,7 +239,10 @@ pub async fn query(
         &to,
     )
     .await?;
-    let views: Vec<AggregateView> = items.iter().map(AggregateView::from).collect();
+    let views: Vec<AggregateView> = items
+        .iter()
+        .map(|a| AggregateView::with_quantiles(a, quantiles))
+        .collect();
     if as_json {
         return json(&views);
     }
