@@ -206,10 +206,10 @@ impl Merge {
         }
     }
 
-    /// The keys of every object, in the order [`Merge::wants`] asks for them (so they can be
-    /// fetched ahead).
-    pub fn order(&self) -> Vec<String> {
-        self.pending.iter().map(|o| o.key.clone()).collect()
+    /// Every object, in the order [`Merge::wants`] asks for them (so they can be fetched
+    /// ahead).
+    pub fn order(&self) -> Vec<ObjectName> {
+        self.pending.iter().cloned().collect()
     }
 
     /// The object the merge must be given next ([`Merge::supply`]) before it can go on.
@@ -249,8 +249,10 @@ impl Merge {
             return Ok(Step::Repeat);
         };
         let next = self.open[i].next()?;
-        if let Some(n) = &next {
-            self.heads.push(Reverse((n.pos.clone(), i)));
+        match &next {
+            Some(n) => self.heads.push(Reverse((n.pos.clone(), i))),
+            // Read to its end: its buffers go (a shard-hour is thousands of objects).
+            None => self.open[i].source = Source::Sorted(Vec::new().into_iter()),
         }
         self.held[i] = next;
         if self.last.as_ref() == Some(&line.pos) {

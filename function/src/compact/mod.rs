@@ -105,8 +105,15 @@ async fn merge_shard<B: Bucket>(
     let mut written = BTreeSet::new();
     // The merge takes objects in a known order: fetch ahead, a few at a time (a shard-hour
     // of small objects is thousands of GETs, each ~10-20 ms within a region).
+    // Compacted objects (tens of MB each) are fetched when the merge reaches them, not
+    // ahead: memory holds the small objects fetched ahead and the parts being read.
     let mut fetched = futures::stream::iter(merge.order())
-        .map(|key| async move { bucket.get(&key).await.map(|body| (key, body)) })
+        .map(|o| async move {
+            match o.compacted {
+                true => Ok((o.key, None)),
+                false => bucket.get(&o.key).await.map(|body| (o.key, Some(body))),
+            }
+        })
         .buffered(PREFETCH);
     let io = |e: std::io::Error| Unsafe {
         key: format!("{prefix}{shard}"),
@@ -115,7 +122,12 @@ async fn merge_shard<B: Bucket>(
     loop {
         while let Some(name) = merge.wants() {
             let (key, body) = match fetched.next().await {
-                Some(got) => got?,
+                Some(Ok((key, Some(body)))) => (key, body),
+                Some(Ok((key, None))) => {
+                    let body = bucket.get(&key).await?;
+                    (key, body)
+                }
+                Some(Err(e)) => return Err(e),
                 None => {
                     return Err(Error::ArchiveRead {
                         key: name.key.clone(),
