@@ -55,6 +55,26 @@ pub struct Bounds {
     pub max: u64,
 }
 
+impl Bounds {
+    /// Variable `name`'s `value`: the default when unset; otherwise a whole number in
+    /// bounds, or the default with the problem noted in `problems`.
+    pub fn read(self, name: &str, value: Option<String>, problems: &mut Vec<String>) -> u64 {
+        let Bounds { default, min, max } = self;
+        match value {
+            None => default,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "{name}={v:?} is not a whole number in {min}..={max}"
+                    ));
+                    default
+                }
+            },
+        }
+    }
+}
+
 /// [`WINDOW_SECONDS`]: 1 s to a day, a minute by default.
 pub const WINDOW: Bounds = Bounds {
     default: 60,
@@ -135,21 +155,7 @@ impl Config {
         };
         let bucket = required(ARCHIVE_BUCKET);
         let table = required(METRICS_TABLE);
-        let mut number = |name: &str, b: Bounds| -> u64 {
-            let Bounds { default, min, max } = b;
-            match get(name) {
-                None => default,
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if (min..=max).contains(&n) => n,
-                    _ => {
-                        problems.push(format!(
-                            "{name}={v:?} is not a whole number in {min}..={max}"
-                        ));
-                        default
-                    }
-                },
-            }
-        };
+        let mut number = |name: &str, b: Bounds| b.read(name, get(name), &mut problems);
         let window_secs = number(WINDOW_SECONDS, WINDOW) as u32;
         let ttl_days = number(METRICS_TTL_DAYS, TTL_DAYS) as u32;
         let max_decompressed = number(MAX_DECOMPRESSED_BYTES, DECOMPRESSED) as usize;
@@ -274,19 +280,7 @@ pub mod compactor {
             if get(RETENTION_HOURS).is_none() {
                 problems.push(format!("{RETENTION_HOURS} is not set"));
             }
-            let mut number = |name: &str, b: Bounds| match get(name) {
-                None => b.default,
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if (b.min..=b.max).contains(&n) => n,
-                    _ => {
-                        problems.push(format!(
-                            "{name}={v:?} is not a whole number in {}..={}",
-                            b.min, b.max
-                        ));
-                        b.default
-                    }
-                },
-            };
+            let mut number = |name: &str, b: Bounds| b.read(name, get(name), &mut problems);
             let retention = number(RETENTION_HOURS, RETENTION) as u32;
             let delay_minutes = number(COMPACT_DELAY_MINUTES, DELAY) as u32;
             let part_bytes = (number(COMPACT_PART_KIB, PART_KIB) as usize) << 10;
