@@ -11,7 +11,7 @@ use function::compact::request::scheduled_event;
 
 use crate::deploy::{FunctionSpec, ScheduleSpec};
 use crate::error::Error;
-use crate::esm::LocalFunction;
+use crate::esm::{LocalFunction, now_ms};
 use crate::redrive::Invoker;
 
 /// The compactor of a local stack, and where it runs.
@@ -133,12 +133,6 @@ pub fn run_schedule(
             }
         }
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The compactor of a deployed stack state, if it has one.

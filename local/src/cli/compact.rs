@@ -20,10 +20,10 @@ pub async fn run(target: &Target, hours: Vec<String>, json: bool) -> Result<(), 
     }
     let op = target.operated().await?;
     let event = if hours.is_empty() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        scheduled_event("arn:aws:events:::rule/realtime compact", now)
+        scheduled_event(
+            "arn:aws:events:::rule/realtime compact",
+            crate::esm::now_ms(),
+        )
     } else {
         serde_json::json!({ "hours": hours })
     };
