@@ -36,7 +36,13 @@ pub const AWS_PROVIDER_VERSION: &str = "7.51.1";
 /// Path (relative to the repo root) of the zip `cargo xtask package --arch <arch>` writes: one
 /// per architecture, so the program can only deploy the zip built for `lambdaArchitecture`.
 pub fn function_archive(arch: settings::Architecture) -> String {
-    format!("{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip", arch.as_str())
+    function_archive_of(arch.as_str())
+}
+
+/// [`function_archive`] for an architecture given as text (the program's
+/// `${lambdaArchitecture}`).
+pub fn function_archive_of(arch: &str) -> String {
+    format!("{FUNCTION_ARCHIVE_DIR}/{arch}/bootstrap.zip")
 }
 
 /// Where the per-architecture zips live (relative to the repo root).

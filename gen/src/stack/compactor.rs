@@ -6,7 +6,7 @@ use super::processor;
 use super::*;
 use crate::Error;
 use crate::aws::{cloudwatch, lambda};
-use crate::expr::{cfg, file_archive, out, stack, to_json, var};
+use crate::expr::{cfg, out, stack, to_json, var};
 use crate::iam::{PolicyDocument, Statement};
 use crate::program::Resource;
 
@@ -77,16 +77,13 @@ pub(super) fn compactor() -> Result<Group, Error> {
             Resource::of(&lambda::Function {
                 name: function_name,
                 description: "Merges each closed hour's archive objects per shard".into(),
-                runtime: "provided.al2023".into(),
+                runtime: processor::RUNTIME.into(),
                 handler: HANDLER.into(),
                 architectures: vec![cfg("lambdaArchitecture")],
                 memory_size: cfg("compactorMemoryMb"),
                 timeout: Input::Lit(TIMEOUT_SECONDS),
                 role: out(COMPACTOR_ROLE, "arn"),
-                code: file_archive(&format!(
-                    "{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip",
-                    var("lambdaArchitecture")
-                )),
+                code: processor::code(),
                 environment: lambda::Environment {
                     variables: compactor_environment()?,
                 },

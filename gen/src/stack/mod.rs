@@ -7,7 +7,7 @@ use crate::expr::{Input, cfg, invoke, join, out, stack, to_json, var};
 use crate::iam::{PolicyDocument, Principal, Statement};
 use crate::program::{Program, Resource};
 use crate::settings::Settings;
-use crate::{Error, FUNCTION_ARCHIVE_DIR, PROJECT};
+use crate::{Error, PROJECT};
 
 mod alarms;
 mod bucket;

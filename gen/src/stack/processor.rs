@@ -75,6 +75,15 @@ pub(super) fn basics(
     ])
 }
 
+/// The runtime of both functions: the zip's own `bootstrap`.
+pub(super) const RUNTIME: &str = "provided.al2023";
+
+/// The zip `cargo xtask package` builds for the stack's `lambdaArchitecture`: the
+/// processor's code and the compactor's.
+pub(super) fn code() -> Input<String> {
+    file_archive(&crate::function_archive_of(&var("lambdaArchitecture")))
+}
+
 /// JSON logs into the function's own group; INFO keeps the platform START and REPORT
 /// lines (duration, memory).
 pub(super) fn logging(log_group: &str) -> lambda::LoggingConfig {
@@ -131,16 +140,13 @@ pub(super) fn processor() -> Result<Group, Error> {
             Resource::of(&lambda::Function {
                 name: function_name,
                 description: "Decodes, archives and aggregates Kinesis records".into(),
-                runtime: "provided.al2023".into(),
+                runtime: RUNTIME.into(),
                 handler: "bootstrap".into(),
                 architectures: vec![cfg("lambdaArchitecture")],
                 memory_size: cfg("lambdaMemoryMb"),
                 timeout: cfg("lambdaTimeoutSeconds"),
                 role: out(ROLE, "arn"),
-                code: file_archive(&format!(
-                    "{FUNCTION_ARCHIVE_DIR}/{}/bootstrap.zip",
-                    var("lambdaArchitecture")
-                )),
+                code: code(),
                 environment: lambda::Environment {
                     variables: processor_environment()?,
                 },
