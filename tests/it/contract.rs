@@ -6,19 +6,25 @@ use function::config;
 use function::store::attr;
 use stackgen::stack::{ARCHIVE_PREFIXES, actions, processor_environment, table_keys};
 
-#[test]
-fn the_lambda_environment_is_what_the_function_reads() {
-    let env = processor_environment().expect("environment");
-    let set: Vec<&str> = env.keys().map(String::as_str).collect();
-    for required in config::REQUIRED {
-        assert!(set.contains(&required), "the stack does not set {required}");
+/// The variables a stack sets include every `required` one and only `known` ones.
+#[track_caller]
+fn check_environment<'a>(set: impl Iterator<Item = &'a String>, required: &[&str], known: &[&str]) {
+    let set: Vec<&str> = set.map(String::as_str).collect();
+    for required in required {
+        assert!(set.contains(required), "the stack does not set {required}");
     }
     for name in &set {
         assert!(
-            config::KNOWN.contains(name),
+            known.contains(name),
             "the stack sets {name}, which the function never reads"
         );
     }
+}
+
+#[test]
+fn the_lambda_environment_is_what_the_function_reads() {
+    let env = processor_environment().expect("environment");
+    check_environment(env.keys(), &config::REQUIRED, &config::KNOWN);
 }
 
 #[test]
@@ -26,16 +32,7 @@ fn the_compactor_environment_is_what_the_compactor_reads() {
     use function::config::compactor;
     use stackgen::settings::{RetentionHours, Settings};
     let env = stackgen::stack::compactor::compactor_environment().expect("environment");
-    let set: Vec<&str> = env.keys().map(String::as_str).collect();
-    for required in compactor::REQUIRED {
-        assert!(set.contains(&required), "the stack does not set {required}");
-    }
-    for name in &set {
-        assert!(
-            compactor::KNOWN.contains(name),
-            "the stack sets {name}, never read"
-        );
-    }
+    check_environment(env.keys(), &compactor::REQUIRED, &compactor::KNOWN);
     // The retention the stack passes is one the compactor accepts, at both ends.
     assert_eq!(
         (RetentionHours::MIN, RetentionHours::MAX),

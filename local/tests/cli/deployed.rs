@@ -98,6 +98,25 @@ async fn wait_done(s: &LocalStack, n: u64) {
     }
 }
 
+/// The keys under `raw/` in the archive bucket `archive` (one listing page: these tests
+/// write far fewer than 1,000 objects).
+async fn raw_keys(s: &LocalStack, archive: &str) -> Vec<String> {
+    let listed = s
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(archive)
+        .prefix("raw/")
+        .send()
+        .await
+        .expect("list");
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
 async fn kept(s: &LocalStack) -> Vec<String> {
     local::failure::list(&s.clients, &s.deployed.mapping.failure_bucket)
         .await
@@ -208,16 +227,7 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
         .deployed
         .output(stackgen::stack::outputs::ARCHIVE_BUCKET_NAME)
         .to_owned();
-    let objects = s
-        .clients
-        .s3
-        .list_objects_v2()
-        .bucket(&archive)
-        .prefix("raw/")
-        .send()
-        .await
-        .expect("list");
-    let frozen = objects.contents()[0].key().expect("key").to_owned();
+    let frozen = raw_keys(&s, &archive).await[0].clone();
     s.clients
         .s3
         .copy_object()
@@ -369,24 +379,7 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     assert_eq!(table(&s, &outputs, &entities), want);
     // compact: the deployed compactor (handler `compact`) through lambda:Invoke merges the
     // hours' batch objects (the redrive's late ones too); the table reads the same.
-    let raw_keys = || async {
-        let listed = s
-            .clients
-            .s3
-            .list_objects_v2()
-            .bucket(&archive)
-            .prefix("raw/")
-            .send()
-            .await
-            .expect("list");
-        let keys: Vec<String> = listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect();
-        keys
-    };
-    let mut hours: Vec<String> = raw_keys()
+    let mut hours: Vec<String> = raw_keys(&s, &archive)
         .await
         .iter()
         .filter_map(|k| {
@@ -408,7 +401,7 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
     let report = json(&run(&s, &outputs, &args));
     assert!(report["shardHours"].as_u64() >= Some(1), "{report}");
     assert_eq!(report["left"], serde_json::json!([]), "{report}");
-    let after = raw_keys().await;
+    let after = raw_keys(&s, &archive).await;
     assert!(
         after.iter().all(|k| k.ends_with("-compacted.ndjson.gz")),
         "{after:?}"
