@@ -43,30 +43,30 @@ fn profile(s: &Settings, t: Traffic) -> Profile {
         deep_archive_days: s.archive_deep_archive_days.get(),
         transition_minimum_size: s.archive_transition_minimum_size,
         compaction: match s.compaction_schedule {
-            ScheduleState::Enabled => Some(CompactionCost {
-                memory_mb: s.compactor_memory_mb.get(),
-                retention_hours: s.retention_hours.get(),
-                noncurrent_days: s.archive_noncurrent_days.get(),
-                s3_request_ms: t.s3_request_ms,
-                cpu_ms_per_mb: COMPACTION_CPU_MS_PER_MB,
-            }),
+            ScheduleState::Enabled => Some(compaction(s, t)),
             ScheduleState::Disabled => None,
         },
     }
 }
 
-/// The alternatives shown next to the stack's own settings, with the config that sets them.
-fn alternatives(base: Profile) -> Vec<(String, Profile)> {
+/// The stack's compactor as priced, whether its schedule is on or not.
+fn compaction(s: &Settings, t: Traffic) -> CompactionCost {
+    CompactionCost {
+        memory_mb: s.compactor_memory_mb.get(),
+        retention_hours: s.retention_hours.get(),
+        noncurrent_days: s.archive_noncurrent_days.get(),
+        s3_request_ms: t.s3_request_ms,
+        cpu_ms_per_mb: COMPACTION_CPU_MS_PER_MB,
+    }
+}
+
+/// The alternatives shown next to the stack's own settings, with the config that sets them;
+/// `compactor` is the stack's compactor, priced for the alternative that turns it on.
+fn alternatives(base: Profile, compactor: CompactionCost) -> Vec<(String, Profile)> {
     let mut toggled = base;
     toggled.compaction = match base.compaction {
         Some(_) => None,
-        None => Some(CompactionCost {
-            memory_mb: 1024,
-            retention_hours: 24,
-            noncurrent_days: 30,
-            s3_request_ms: 20.0,
-            cpu_ms_per_mb: COMPACTION_CPU_MS_PER_MB,
-        }),
+        None => Some(compactor),
     };
     let toggled_name = match base.compaction {
         Some(_) => "compactionSchedule DISABLED (one archive object per batch)",
@@ -116,8 +116,9 @@ pub async fn run(
 ) -> Result<(), Error> {
     let prices = Prices::us_east_1()?;
     let base = profile(settings, traffic);
+    let compactor = compaction(settings, traffic);
     let mut profiles = vec![(format!("stack {stack} as configured"), base)];
-    profiles.extend(alternatives(base));
+    profiles.extend(alternatives(base, compactor));
     let mut rows = Vec::new();
     for (name, p) in profiles {
         let used = usage::simulate(&p.workload).await?;

@@ -30,6 +30,8 @@ pub(super) struct Compaction {
     /// Compacted objects and their GB: what the lifecycle tiers.
     pub objects: f64,
     pub gb: f64,
+    /// GB of deleted batch objects held noncurrent in STANDARD, in month-equivalents.
+    pub noncurrent_gb_months: f64,
 }
 
 /// The share of a vCPU a function of `memory_mb` gets (a full one at 1,769 MB): CPU-bound
@@ -62,6 +64,9 @@ impl Compaction {
             gb_s: ms / 1000.0 * f64::from(c.memory_mb) / 1024.0,
             objects,
             gb: u.compacted.bytes as f64 * scale / 1e9,
+            noncurrent_gb_months: u.archive_bytes as f64 * scale / 1e9
+                * f64::from(c.noncurrent_days)
+                / 30.0,
         }
     }
 }

@@ -133,21 +133,19 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
     };
     let objects = per(u.archive_objects);
     let batch_gb = per(u.archive_bytes) / 1e9;
-    let compaction = profile
-        .compaction
-        .map(|c| (Compaction::of(&c, w, u, scale), c.noncurrent_days));
+    let compaction = profile.compaction.map(|c| Compaction::of(&c, w, u, scale));
     // What the lifecycle tiers: the batch objects, or the compacted ones that replace them
     // (whose deleted inputs stay noncurrent, in STANDARD, for archiveNoncurrentDays).
-    let (archive_gb, tiered, tiered_gb, noncurrent) = match &compaction {
-        None => (batch_gb, objects, batch_gb, 0.0),
-        Some((c, days)) => (c.gb, c.objects, c.gb, batch_gb * f64::from(*days) / 30.0),
+    let (tiered, archive_gb, noncurrent) = match &compaction {
+        None => (objects, batch_gb, 0.0),
+        Some(c) => (c.objects, c.gb, c.noncurrent_gb_months),
     };
     // Objects that transition; the others stay in STANDARD.
     let (moving, moving_gb) = match profile.transition_minimum_size {
-        TransitionMinimumSize::VariesByStorageClass => (tiered, tiered_gb),
+        TransitionMinimumSize::VariesByStorageClass => (tiered, archive_gb),
         TransitionMinimumSize::AllStorageClasses128K => match &compaction {
             None => (per(u.large_objects), per(u.large_bytes) / 1e9),
-            Some(_) if tiered_gb * 1e9 / tiered.max(1.0) >= 128.0 * 1024.0 => (tiered, tiered_gb),
+            Some(_) if archive_gb * 1e9 / tiered.max(1.0) >= 128.0 * 1024.0 => (tiered, archive_gb),
             Some(_) => (0.0, 0.0),
         },
     };
@@ -187,7 +185,7 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
         ),
         (
             "Lambda requests",
-            invocations + compaction.as_ref().map_or(0.0, |(c, _)| c.runs),
+            invocations + compaction.as_ref().map_or(0.0, |c| c.runs),
             "requests",
             p.lambda_requests_per_million / 1e6,
         ),
@@ -226,19 +224,19 @@ pub fn estimate(p: &Prices, profile: &Profile, u: &Usage) -> Estimate {
         ),
         (
             "S3 GETs (compaction)",
-            compaction.as_ref().map_or(0.0, |(c, _)| c.gets),
+            compaction.as_ref().map_or(0.0, |c| c.gets),
             "GET",
             p.s3_standard_get_per_thousand / 1e3,
         ),
         (
             "S3 PUTs and LISTs (compaction)",
-            compaction.as_ref().map_or(0.0, |(c, _)| c.puts_and_lists),
+            compaction.as_ref().map_or(0.0, |c| c.puts_and_lists),
             "requests",
             p.s3_standard_put_per_thousand / 1e3,
         ),
         (
             "Lambda compute (compactor, hourly)",
-            compaction.as_ref().map_or(0.0, |(c, _)| c.gb_s),
+            compaction.as_ref().map_or(0.0, |c| c.gb_s),
             "GB-s",
             gb_price,
         ),
