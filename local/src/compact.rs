@@ -43,12 +43,18 @@ impl LocalCompactor {
             self.env.clone(),
             &self.state_dir,
         );
-        let body = serde_json::to_vec(event).map_err(Error::json("compaction request"))?;
-        let out = f.invoke("archive", &body).await;
+        let report = invoke(&mut f, event).await;
         f.stop().await;
         drop(lock);
-        serde_json::from_slice(&out?).map_err(Error::json("the compactor's report"))
+        report
     }
+}
+
+/// One invocation of a compactor (local or deployed) with `event`, and its report.
+pub async fn invoke(f: &mut impl Invoker, event: &serde_json::Value) -> Result<Report, Error> {
+    let body = serde_json::to_vec(event).map_err(Error::json("compaction request"))?;
+    let out = f.invoke("archive", &body).await?;
+    serde_json::from_slice(&out).map_err(Error::json("the compactor's report"))
 }
 
 /// When a schedule expression next fires strictly after `after_ms` (epoch ms): the forms

@@ -3,7 +3,6 @@
 
 use super::Target;
 use crate::error::Error;
-use crate::redrive::Invoker;
 use crate::target::LambdaFunction;
 use function::compact::Report;
 use function::compact::request::{parse_hour, scheduled_event};
@@ -44,9 +43,7 @@ pub async fn run(target: &Target, hours: Vec<String>, json: bool) -> Result<(), 
                 client: op.clients.lambda.clone(),
                 name: op.output(outputs::COMPACTOR_FUNCTION_NAME).to_owned(),
             };
-            let body = serde_json::to_vec(&event).map_err(Error::json("compaction request"))?;
-            serde_json::from_slice(&f.invoke("archive", &body).await?)
-                .map_err(Error::json("the compactor's report"))?
+            crate::compact::invoke(&mut f, &event).await?
         }
     };
     if json {
