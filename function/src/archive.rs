@@ -62,8 +62,21 @@ pub struct Line<'a> {
     pub kinesis_partition_key: Option<&'a str>,
     pub arrival_ms: i64,
     pub payload: Payload<'a>,
+    /// What the record counted as (counted lines only): its entity and window, so SQL over
+    /// the archive groups exactly as the metrics table does.
+    pub counted: Option<Counted<'a>>,
     /// Why it was rejected (rejected lines only).
     pub reason: Option<String>,
+}
+
+/// The entity and window a counted record was aggregated under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counted<'a> {
+    pub entity: std::borrow::Cow<'a, str>,
+    /// The window's start, epoch milliseconds; written as the table labels windows
+    /// (`2026-12-07T01:59:00Z`), the same text for every record of a window, which gzip
+    /// stores in a few bytes.
+    pub window_start_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -76,6 +89,10 @@ struct Wire<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     kinesis_partition_key: Option<&'a str>,
     approximate_arrival_timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window_start: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +122,7 @@ impl<'a> Line<'a> {
     pub fn rejected(&self, reason: String) -> Line<'a> {
         Line {
             reason: Some(reason),
+            counted: None,
             ..self.clone()
         }
     }
@@ -119,6 +137,11 @@ impl<'a> Line<'a> {
             partition_key: self.partition_key,
             kinesis_partition_key: self.kinesis_partition_key,
             approximate_arrival_timestamp: iso_millis(self.arrival_ms),
+            entity: self.counted.as_ref().map(|c| c.entity.as_ref()),
+            window_start: self
+                .counted
+                .as_ref()
+                .map(|c| crate::store::window_label(c.window_start_ms)),
             data: None,
             message: None,
             log_timestamp: None,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::event::{KinesisEvent, KinesisEventRecord};
 
-use crate::archive::{Line, Payload};
+use crate::archive::{Counted, Line, Payload};
 use crate::decode::{self, Body, Decoded};
 use crate::extract::{self, Envelope};
 use crate::position::{Position, SeqNo};
@@ -177,6 +177,7 @@ pub fn classify<'a>(
     let mut out = Classified::default();
     for (r, d) in recs.iter().zip(decoded) {
         let line = |sub, pk: &'a str, payload, reason| Line {
+            counted: None,
             shard_id: shard,
             pos: Position {
                 seq: r.seq.clone(),
@@ -216,7 +217,16 @@ pub fn classify<'a>(
                 Ok(obs) => {
                     summary.time_fallbacks += u64::from(obs.time_fallback);
                     summary.id_fallbacks += u64::from(obs.id_fallback);
-                    out.lines.push(line(u.sub, &u.partition_key, payload, None));
+                    out.lines.push(Line {
+                        counted: Some(Counted {
+                            entity: obs.entity.clone(),
+                            window_start_ms: crate::window::window_start(
+                                obs.event_time_ms,
+                                cfg.window_secs,
+                            ),
+                        }),
+                        ..line(u.sub, &u.partition_key, payload, None)
+                    });
                     out.marked.push(Marked {
                         shard,
                         key: r.partition_key,

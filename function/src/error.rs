@@ -76,23 +76,32 @@ impl Error {
     }
 }
 
+/// An error with its whole source chain: "archive write … failed: service error:
+/// NoSuchBucket: …" (what logs and Lambda's error response carry).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        // Some errors repeat their source in their own text; say it once.
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
+}
+
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {
         let error_type = match e.kind() {
             ErrorKind::Retryable => "Retryable",
             ErrorKind::Fatal => "Fatal",
         };
-        // Include the source chain: "archive write … failed: <SDK message>".
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
         Diagnostic {
             error_type: error_type.into(),
-            error_message: message,
+            error_message: chain(&e),
         }
     }
 }

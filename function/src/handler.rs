@@ -175,7 +175,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
                     refused.extend(o.refused.into_iter().map(|(i, m)| (recs[i], m)));
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, shard, "metrics update failed");
+                    tracing::warn!(error = %crate::error::chain(&e), shard, "metrics update failed");
                     if let Some(p) = recs.iter().map(|m| m.pos.clone()).min() {
                         failed = Some(failed.map_or(p.clone(), |f| f.min(p)));
                     }
@@ -214,7 +214,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
         let objects = match archive::objects(shard, lines) {
             Ok(o) => o,
             Err(e) => {
-                tracing::error!(error = %e, shard, "archive objects could not be built");
+                tracing::error!(error = %crate::error::chain(&e), shard, "archive objects could not be built");
                 return lines.iter().map(|l| l.pos.clone()).min();
             }
         };
@@ -232,7 +232,7 @@ impl<A: ArchiveStore, M: MetricsStore> Processor<A, M> {
         let mut failed: Option<Position> = None;
         for r in puts {
             if let Err((first, e)) = r {
-                tracing::warn!(error = %e, shard, "archive write failed");
+                tracing::warn!(error = %crate::error::chain(&e), shard, "archive write failed");
                 failed = Some(failed.map_or(first.clone(), |f| f.min(first)));
             }
         }

@@ -12,11 +12,48 @@ pub fn whole(s: &str) -> Option<&str> {
     (!inner.contains("${") && !inner.contains('}')).then_some(inner)
 }
 
-/// Every `x` of `…${x}…` in a string, in order.
+/// Every `x` of `…${x}…` in a string, in order (`$${x}` is the literal text `${x}`).
 pub fn references(s: &str) -> impl Iterator<Item = &str> {
-    s.split("${")
-        .skip(1)
-        .filter_map(|part| part.split_once('}').map(|(r, _)| r))
+    pieces(s).filter_map(|p| match p {
+        Piece::Ref(r) => Some(r),
+        Piece::Text(_) | Piece::Unterminated => None,
+    })
+}
+
+/// A string's literal text and interpolations, in order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Piece<'a> {
+    Text(&'a str),
+    /// `${r}`.
+    Ref(&'a str),
+    /// A `${` with no `}` after it.
+    Unterminated,
+}
+
+/// Splits `s` as Pulumi YAML reads it: `$$` is a literal `$`, `${…}` an interpolation.
+fn pieces(s: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        if let Some(tail) = rest.strip_prefix("$$") {
+            rest = tail;
+            return Some(Piece::Text("$"));
+        }
+        if let Some(tail) = rest.strip_prefix("${") {
+            let Some((r, after)) = tail.split_once('}') else {
+                rest = "";
+                return Some(Piece::Unterminated);
+            };
+            rest = after;
+            return Some(Piece::Ref(r));
+        }
+        let end = rest[1..].find('$').map_or(rest.len(), |i| i + 1);
+        let (text, tail) = rest.split_at(end);
+        rest = tail;
+        Some(Piece::Text(text))
+    })
 }
 
 /// What an evaluation looks names up in.
@@ -40,20 +77,18 @@ pub fn resolve(value: &Value, scope: &impl Scope) -> Result<Value, Error> {
                 return scope.lookup(r);
             }
             let mut out = String::new();
-            let mut rest = s.as_str();
-            while let Some(i) = rest.find("${") {
-                out.push_str(&rest[..i]);
-                let tail = &rest[i + 2..];
-                let j = tail
-                    .find('}')
-                    .ok_or_else(|| bad(&format!("{s:?}"), "an unterminated ${"))?;
-                match scope.lookup(&tail[..j])? {
-                    Value::String(x) => out.push_str(&x),
-                    other => out.push_str(&other.to_string()),
+            for piece in pieces(s) {
+                match piece {
+                    Piece::Text(t) => out.push_str(t),
+                    Piece::Unterminated => {
+                        return Err(bad(&format!("{s:?}"), "an unterminated ${"));
+                    }
+                    Piece::Ref(r) => match scope.lookup(r)? {
+                        Value::String(x) => out.push_str(&x),
+                        other => out.push_str(&other.to_string()),
+                    },
                 }
-                rest = &tail[j + 1..];
             }
-            out.push_str(rest);
             Value::String(out)
         }
         Value::Array(a) => Value::Array(
@@ -132,6 +167,8 @@ mod tests {
         assert_eq!(whole("${a}${b}"), None);
         let refs: Vec<&str> = references("p-${a}-${b.c}").collect();
         assert_eq!(refs, ["a", "b.c"]);
+        let escaped: Vec<&str> = references("s3://${b}/x=$${year}/$$").collect();
+        assert_eq!(escaped, ["b"], "$${{…}} is literal text");
     }
 
     #[test]
@@ -139,6 +176,14 @@ mod tests {
         let cases = [
             (json!("${shardCount}"), json!(2)),
             (json!("n-${shardCount}-${pulumi.stack}"), json!("n-2-dev")),
+            (
+                json!("p/x=$${year}/${pulumi.stack}/$$5"),
+                json!("p/x=${year}/dev/$5"),
+            ),
+            (
+                json!({ "fn::join": ["", ["s<", { "fn::join": [":t,", "${idFields}"] }, ":t>"]] }),
+                json!("s<sensorId:t,userId:t>"),
+            ),
             (
                 json!({ "fn::toJSON": { "a": "${shardCount}" } }),
                 json!("{\"a\":2}"),

@@ -95,6 +95,12 @@ pub fn join(separator: &str, list: &str) -> Input<String> {
     ))
 }
 
+/// `text` as a literal Pulumi YAML string: every `$` doubled, so a `${…}` in it (an Athena
+/// storage template, say) reaches the provider as written instead of being interpolated.
+pub fn literal(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
 /// `fn::invoke` of a provider function, returning one output, pinned to the provider version.
 pub fn invoke(function: &str, ret: &str) -> Value {
     let v = Variable::Invoke(Invoke {

@@ -3,7 +3,7 @@
 //! through a deployment).
 
 use crate::Error;
-use crate::stack::{base_names, bucket_name, failed_bucket_name, physical_name};
+use crate::stack::{base_names, bucket_name, failed_bucket_name, physical_name, query};
 
 /// An account id is always 12 digits; names are checked with the longest one.
 const ACCOUNT: &str = "000000000000";
@@ -58,6 +58,27 @@ fn derived(stack: &str, region: &str) -> Vec<(String, Rule)> {
     vec![
         bucket(bucket_name(ACCOUNT, region, stack)),
         bucket(failed_bucket_name(ACCOUNT, region, stack)),
+        bucket(query::results_bucket_name(ACCOUNT, region, stack)),
+        (
+            format!("realtime-{stack}"),
+            Rule {
+                what: "Athena workgroup name",
+                min: 1,
+                max: 128,
+                allowed: dotted_word_char,
+                lower: false,
+            },
+        ),
+        (
+            query::database_name(stack),
+            Rule {
+                what: "Glue database name",
+                min: 1,
+                max: 255,
+                allowed: dotted_word_char,
+                lower: true,
+            },
+        ),
         (
             physical_name(base_names::STREAM, stack),
             Rule {

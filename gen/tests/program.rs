@@ -294,6 +294,10 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
         &op::LOGS,
         &op::OBSERVE,
         &op::ALARM_STATE,
+        &op::ATHENA,
+        &op::GLUE,
+        &op::RESULTS_BUCKET,
+        &op::RESULTS_OBJECTS,
     ]
     .concat();
     for a in &needed {
@@ -308,7 +312,9 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
         for r in resources {
             // Only calls IAM cannot scope to a resource get "*".
             assert!(
-                r.starts_with("${") || (r == "*" && op::OBSERVE.contains(&action.as_str())),
+                r.starts_with("${")
+                    || r.starts_with("arn:${partition}:glue:${region}:${accountId}:")
+                    || (r == "*" && op::OBSERVE.contains(&action.as_str())),
                 "{action} on unscoped resource {r}"
             );
         }
@@ -317,10 +323,31 @@ fn operator_policy_grants_exactly_what_the_cli_calls() {
     // Only kept batches are ever deleted; only rejected/ is written to (a kept batch past its
     // counting deadline, quarantined), never the raw archive.
     assert_eq!(on("s3:DeleteObject"), ["${failedBatchesBucket.arn}/*"]);
-    assert_eq!(on("s3:PutObject"), ["${archiveBucket.arn}/rejected/*"]);
+    // Besides: Athena writes and reads query results in their own bucket.
+    assert_eq!(
+        on("s3:PutObject"),
+        [
+            "${archiveBucket.arn}/rejected/*",
+            "${queryResultsBucket.arn}/*"
+        ]
+    );
     assert_eq!(
         on("s3:GetObject"),
-        ["${failedBatchesBucket.arn}/*", "${archiveBucket.arn}/*"]
+        [
+            "${failedBatchesBucket.arn}/*",
+            "${archiveBucket.arn}/*",
+            "${queryResultsBucket.arn}/*"
+        ]
+    );
+    // Queries run in the stack's workgroup only, over its database's tables only.
+    assert_eq!(on("athena:StartQueryExecution"), ["${queryWorkgroup.arn}"]);
+    assert_eq!(
+        on("glue:GetTable"),
+        [
+            "arn:${partition}:glue:${region}:${accountId}:catalog",
+            "arn:${partition}:glue:${region}:${accountId}:database/${archiveDatabase.name}",
+            "arn:${partition}:glue:${region}:${accountId}:table/${archiveDatabase.name}/*"
+        ]
     );
     // Redrive invokes the processor; `compact` the compactor.
     assert_eq!(
@@ -407,6 +434,9 @@ fn outputs_are_the_documented_ones() {
             "OperatorPolicyArn",
             "KeptBatchesAlarmName",
             "CompactorFunctionName",
+            "AthenaWorkgroupName",
+            "GlueDatabaseName",
+            "QueryResultsBucketName",
         ]
     );
 }

@@ -155,5 +155,17 @@ pub fn table(rows: &[Row]) -> String {
             r.latency_max
         );
     }
+    out.push_str(LEGEND);
     out
 }
+
+/// What the columns mean (printed under the table).
+pub const LEGEND: &str = "
+offered: the rate the producer aims at; send s: how long PutRecords took for all of them;
+drain after send s: from the last put until the function had counted every record;
+end-to-end rec/s: records / (send + drain), so below the offered rate by the drain (the
+mapping's batching window, a batch's processing and the tail of the shard); entries
+retried: PutRecords entries throttled and sent again; probes: independent records put once
+a second, timed from their put until their aggregate was visible in the table (median, p99
+from 100 probes up, max).
+";

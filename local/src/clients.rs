@@ -6,6 +6,10 @@ use aws_config::{BehaviorVersion, Region};
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub endpoint: Option<String>,
+    /// Where the Kinesis client sends, when not to AWS: its own endpoint setting
+    /// (`AWS_ENDPOINT_URL_KINESIS`, a profile's `kinesis` section) or the general one, as
+    /// the SDK resolves them.
+    pub kinesis_endpoint: Option<String>,
     pub region: String,
     pub kinesis: aws_sdk_kinesis::Client,
     pub s3: aws_sdk_s3::Client,
@@ -17,6 +21,8 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub glue: aws_sdk_glue::Client,
+    pub athena: aws_sdk_athena::Client,
 }
 
 /// Credentials the emulator accepts (it does not check them).
@@ -60,11 +66,29 @@ impl Clients {
         Self::from_sdk(&sdk, sdk.endpoint_url().map(str::to_owned), &region)
     }
 
+    /// The endpoint the SDK resolves for the Kinesis client of `sdk` (the lookup each
+    /// service's `Config::from(&SdkConfig)` makes).
+    fn kinesis_endpoint(sdk: &aws_config::SdkConfig) -> Option<String> {
+        if sdk.get_origin("endpoint_url").is_client_config() {
+            return sdk.endpoint_url().map(str::to_owned);
+        }
+        let key = aws_types::service_config::ServiceConfigKey::builder()
+            .service_id("Kinesis")
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .ok()?;
+        sdk.service_config()
+            .and_then(|c| c.load_config(key))
+            .or_else(|| sdk.endpoint_url().map(str::to_owned))
+    }
+
     fn from_sdk(sdk: &aws_config::SdkConfig, endpoint: Option<String>, region: &str) -> Self {
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(endpoint.is_some())
             .build();
         Self {
+            kinesis_endpoint: Self::kinesis_endpoint(sdk),
             endpoint,
             region: region.to_owned(),
             kinesis: aws_sdk_kinesis::Client::new(sdk),
@@ -77,6 +101,8 @@ impl Clients {
             kms: aws_sdk_kms::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            glue: aws_sdk_glue::Client::new(sdk),
+            athena: aws_sdk_athena::Client::new(sdk),
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::error::Error;
 pub const MINISTACK_VERSION: &str = "1.5.33";
 /// What `pip` installs: MiniStack, plus `cbor2`, which it imports lazily to speak the
 /// rpc-v2-cbor protocol the Rust SDK uses for CloudWatch (without it, alarms and metric
-/// data arrive empty).
-pub const PIP_PACKAGES: [&str; 2] = ["ministack==1.5.33", "cbor2==6.3.0"];
+/// data arrive empty), and `duckdb`, the engine its Athena runs queries with (without it,
+/// every query answers a canned row).
+pub const PIP_PACKAGES: [&str; 3] = ["ministack==1.5.33", "cbor2==6.3.0", "duckdb==2.0.1"];
 
 /// Where the venv lives (`<repo>/.local/venv`).
 pub fn venv_dir(root: &Path) -> PathBuf {

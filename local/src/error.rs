@@ -106,6 +106,9 @@ pub enum Error {
     /// A background task of this process failed.
     #[error("a background task failed")]
     Task(#[from] tokio::task::JoinError),
+    /// An Athena query ended without an answer (failed or cancelled), with Athena's reason.
+    #[error("the query {state}: {reason}")]
+    Query { state: String, reason: String },
     /// Kept batches still wait after a redrive.
     #[error("{0} kept batches are still waiting (run `redrive` again once the cause is fixed)")]
     Waiting(usize),
@@ -123,18 +126,20 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// No local stack has been started under this name.
-    #[error(
-        "the local stack '{stack}' is not running; start it with \
-         `cargo run -p local -- --stack {stack} up`"
-    )]
-    NotRunning { stack: String },
+    #[error("the local stack '{stack}' is not running; start it with `{up}`")]
+    NotRunning {
+        stack: String,
+        /// The command that starts it (with the `--stack` and `--state` in use).
+        up: String,
+    },
     /// The stack ran but its `up` (or emulator) has stopped.
     #[error(
         "the local stack '{stack}' has stopped (its `up`, pid {pid}, served {endpoint}); \
-         start it again with `cargo run -p local -- --stack {stack} up`"
+         start it again with `{up}`"
     )]
     Stopped {
         stack: String,
+        up: String,
         pid: u32,
         endpoint: String,
     },
@@ -171,15 +176,7 @@ impl Error {
 /// The error, then each cause not already in its text, and a hint where the SDK's
 /// transport message alone says nothing about what to do.
 pub fn text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text = format!("{text}: {part}");
-        }
-        source = s.source();
-    }
+    let mut text = function::error::chain(e);
     if text.contains("Connection refused") || text.contains("dispatch failure") {
         text.push_str(
             "\n  (the emulator did not answer: has the stack stopped? \

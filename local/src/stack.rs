@@ -272,9 +272,15 @@ impl LocalStack {
 
     /// The mapping's counters.
     pub fn counters(&self) -> crate::status::Counters {
+        self.tally().mapping
+    }
+
+    /// The mapping's counters and the function's summaries of the records done, at one
+    /// moment.
+    pub fn tally(&self) -> crate::status::Tally {
         self.mapping
             .as_ref()
-            .map(|m| crate::status::Counters::of(&m.stats))
+            .map(|m| m.stats.snapshot())
             .unwrap_or_default()
     }
 

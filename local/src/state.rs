@@ -12,6 +12,18 @@ pub fn state_dir(root: &Path, stack: &str) -> PathBuf {
     root.join(".local/state").join(stack)
 }
 
+/// The command line that runs `args` on the stack whose state is in `dir`: `--stack`
+/// always, `--state` when `dir` is not the default folder.
+pub fn command(dir: &Path, stack: &str, args: &str) -> String {
+    let mut out = format!("cargo run -p local -- --stack {stack}");
+    if dir != state_dir(&crate::repo_root(), stack)
+        && let Some(root) = dir.parent()
+    {
+        out.push_str(&format!(" --state {}", root.display()));
+    }
+    format!("{out} {args}")
+}
+
 /// The file `up` writes once the stack is up.
 const STATE: &str = "stack.json";
 /// The file `up` writes first: the pid of the process that owns the stack.
@@ -111,11 +123,13 @@ impl StateFile {
         let Ok(state) = Self::read(dir) else {
             return Err(Error::NotRunning {
                 stack: stack.to_owned(),
+                up: command(dir, stack, "up"),
             });
         };
         if !alive(state.pid) || !listening(&state.endpoint) {
             return Err(Error::Stopped {
                 stack: stack.to_owned(),
+                up: command(dir, stack, "up"),
                 pid: state.pid,
                 endpoint: state.endpoint,
             });

@@ -29,6 +29,16 @@ pub mod actions {
         "cloudwatch:GetMetricData",
         "lambda:ListEventSourceMappings",
     ];
+    /// `sql` (`crate::sql`); Athena itself then reads the catalog and the archive and
+    /// writes the results with the caller's rights.
+    pub const ATHENA: [&str; 6] = [
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+        "athena:StopQueryExecution",
+        "athena:ListNamedQueries",
+        "athena:BatchGetNamedQuery",
+    ];
 }
 
 /// The outputs the operations commands read.

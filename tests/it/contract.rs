@@ -224,6 +224,7 @@ fn the_operator_policy_grants_the_calls_the_operations_cli_makes() {
     assert_eq!(cli::LOGS, policy::LOGS);
     assert_eq!(cli::OBSERVE, policy::OBSERVE);
     assert_eq!(cli::ALARM_STATE, policy::ALARM_STATE);
+    assert_eq!(cli::ATHENA, policy::ATHENA);
     // The table calls recovery makes are the function's own.
     assert_eq!(cli::TABLE, function::aws::actions::DYNAMODB);
 }
@@ -240,4 +241,69 @@ fn the_ttl_rule_uses_the_functions_own_bounds() {
         i64::try_from(EXPIRY_MARGIN_SECS * 1000).expect("small"),
         function::store::EXPIRY_MARGIN_MS
     );
+}
+
+/// The JSON keys of an archive line as the function writes it.
+fn keys_of(line: &function::archive::Line<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    line.write_to(&mut out);
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("a JSON line");
+    v.as_object().expect("an object").keys().cloned().collect()
+}
+
+#[test]
+fn the_sql_tables_declare_every_key_the_function_archives() {
+    use function::archive::{Counted, Line, Payload};
+    use function::position::{Position, SeqNo};
+    use stackgen::stack::query::{columns, tables};
+    let base = Line {
+        shard_id: "shardId-000000000000",
+        pos: Position {
+            seq: SeqNo::parse("49590338271490256608559692538361571095921575989136588898")
+                .expect("seq"),
+            sub: 2,
+        },
+        partition_key: "sensor-1",
+        kinesis_partition_key: Some("kpl-key"),
+        arrival_ms: 1_765_000_000_000,
+        payload: Payload::Json(br#"{"sensorId":"sensor-1","t":1}"#),
+        counted: Some(Counted {
+            entity: "sensor-1".into(),
+            window_start_ms: 1_765_000_000_000,
+        }),
+        reason: None,
+    };
+    let log = Line {
+        payload: Payload::Log {
+            message: "plain text",
+            time_ms: 1_765_000_000_000,
+            log_group: "/aws/x",
+        },
+        ..base.clone()
+    };
+    let bytes = Line {
+        payload: Payload::Bytes(b"\x00\x01"),
+        counted: None,
+        ..base.clone()
+    };
+    // Athena's JSON SerDe matches keys to columns case-insensitively; the local reader
+    // (DuckDB's) as written: the columns are spelled as the function writes the keys.
+    let declared =
+        |table: &str| -> Vec<String> { columns(table).into_iter().map(|c| c.name).collect() };
+    for line in [&base, &log, &bytes] {
+        for key in keys_of(line) {
+            assert!(
+                declared(tables::RECORDS).contains(&key),
+                "records has no {key}"
+            );
+        }
+    }
+    for line in [&base, &log, &bytes] {
+        for key in keys_of(&line.rejected("a reason".into())) {
+            assert!(
+                declared(tables::REJECTED).contains(&key),
+                "rejected has no {key}"
+            );
+        }
+    }
 }

@@ -30,9 +30,7 @@ pub(crate) async fn up_as(
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
         .with_test_writer()
         .try_init();
-    let dir = repo_root()
-        .join("target/e2e")
-        .join(format!("{test}-{}", std::process::id()));
+    let dir = local::test_state_dir("e2e", test);
     let opts = UpOptions {
         root: repo_root(),
         stack: stack.to_owned(),
@@ -139,6 +137,27 @@ pub(crate) async fn send(s: &LocalStack, samples: &[Sample]) {
     )
     .await
     .expect("sent");
+}
+
+/// Points the function at a table that does not exist (as with revoked access) and
+/// restarts the mapping after its checkpoint; returns the table for [`restore_table`].
+pub(crate) async fn break_table(s: &mut LocalStack) -> String {
+    let env = &mut s.deployed.function.env;
+    let table = env["METRICS_TABLE"].clone();
+    env.insert("METRICS_TABLE".into(), format!("{table}-unreachable"));
+    s.start_mapping()
+        .await
+        .expect("mapping restarts after its checkpoint");
+    table
+}
+
+/// Points the function at its `table` again and restarts the mapping.
+pub(crate) async fn restore_table(s: &mut LocalStack, table: String) {
+    s.deployed
+        .function
+        .env
+        .insert("METRICS_TABLE".into(), table);
+    s.start_mapping().await.expect("restart");
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -253,6 +272,19 @@ async fn a_poison_record_is_quarantined_and_does_not_block_its_shard() {
     assert_eq!(archive(&s, "raw/").await.len(), 2);
     assert_table(&s, &good).await;
     assert_eq!(s.counters().batches_failed, 0);
+    // One moment of the mapping: the records done, split by what the function did.
+    let t = s.tally();
+    assert_eq!(
+        (
+            t.mapping.records_done,
+            t.function.counted,
+            t.function.rejected,
+            t.function.duplicates,
+            t.mapping.records_given_up
+        ),
+        (3, 2, 1, 0, 0),
+        "{t:?}"
+    );
     s.down().await;
 }
 
@@ -267,14 +299,7 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     assert_table(&s, &first).await;
 
     // Fault: the function's table is unreachable (as with revoked access).
-    let table = s.deployed.function.env["METRICS_TABLE"].clone();
-    s.deployed
-        .function
-        .env
-        .insert("METRICS_TABLE".into(), format!("{table}-unreachable"));
-    s.start_mapping()
-        .await
-        .expect("mapping restarts after its checkpoint");
+    let table = break_table(&mut s).await;
     let second_now = now_ms();
     let second = producer::samples(40, 22, second_now, 60);
     send(&s, &second).await;
@@ -288,6 +313,17 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
     assert_eq!(
         c.records_read, 40,
         "the restarted mapping resumed after its checkpoint"
+    );
+    // Done, and every one of them given up: nothing was counted behind the broken table.
+    let t = s.tally();
+    assert_eq!(
+        (
+            t.mapping.records_done,
+            t.mapping.records_given_up,
+            t.function.counted
+        ),
+        (40, 40, 0),
+        "{t:?}"
     );
 
     // The on-failure bucket keeps Lambda's invocation records: metadata and every record.
@@ -350,11 +386,7 @@ async fn given_up_batches_are_exact_after_redrive_even_behind_newer_records() {
 
     // Clear the fault; newer records of the same keys and windows are counted first, so
     // the given-up records now lie below their keys' marks.
-    s.deployed
-        .function
-        .env
-        .insert("METRICS_TABLE".into(), table);
-    s.start_mapping().await.expect("restart");
+    restore_table(&mut s, table).await;
     let third = producer::samples(40, 23, second_now, 60);
     send(&s, &third).await;
     wait_done(&s, 40).await;

@@ -8,7 +8,9 @@ use std::time::Duration;
 use local::LocalStack;
 use local::producer::{self, Sample};
 
-use crate::e2e::{archive, archive_keys, assert_table, now_ms, send, up, wait_done};
+use crate::e2e::{
+    archive, archive_keys, assert_table, break_table, now_ms, restore_table, send, up, wait_done,
+};
 
 /// Every archive key, and the hours (`YYYY-MM-DDTHH`) they lie in.
 async fn keys(s: &LocalStack) -> (Vec<String>, BTreeSet<String>) {
@@ -58,22 +60,13 @@ async fn a_compaction_killed_midway_and_run_again_leaves_every_record_once_and_r
 
     // Give-ups: the table unreachable, so Lambda retries, bisects (the same records in
     // several archive objects) and keeps the batches.
-    let table = s.deployed.function.env["METRICS_TABLE"].clone();
-    s.deployed
-        .function
-        .env
-        .insert("METRICS_TABLE".into(), format!("{table}-unreachable"));
-    s.start_mapping().await.expect("restart");
+    let table = break_table(&mut s).await;
     let second_now = now_ms();
     let second = producer::samples(200, 32, second_now, 60);
     send(&s, &second).await;
     wait_done(&s, 200).await;
     assert!(s.counters().batches_failed >= 1, "{:?}", s.counters());
-    s.deployed
-        .function
-        .env
-        .insert("METRICS_TABLE".into(), table);
-    s.start_mapping().await.expect("restart");
+    restore_table(&mut s, table).await;
     let third = producer::samples(300, 33, second_now, 60);
     send(&s, &third).await;
     wait_done(&s, 300).await;

@@ -203,6 +203,8 @@ async fn a_function_killed_over_and_over_under_load_still_counts_exactly() {
         f.duplicates > 0,
         "a retry after a kill found records already counted: {f:?}"
     );
+    // The mapping took each invocation's summary from its log as it ended: the same sums.
+    assert_eq!(s.tally().function, f, "{:?}", s.tally());
     assert_eq!(
         c.batches_failed, 0,
         "every kill was followed by a delivered retry: {c:?}"

@@ -7,6 +7,7 @@ mod e2e_arch;
 mod e2e_compact;
 mod e2e_outage;
 mod e2e_quantiles;
+mod e2e_sql;
 mod e2e_stress;
 mod inbox;
 mod layers;

@@ -6,8 +6,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod athena;
 pub mod cloudwatch;
 pub mod dynamodb;
+pub mod glue;
 pub mod iam;
 pub mod kinesis;
 pub mod kms;
@@ -82,6 +84,10 @@ pub fn reparse(ty: &str, properties: serde_json::Value) -> Result<serde_json::Va
         cloudwatch::LogGroup,
         cloudwatch::MetricAlarm,
         cloudwatch::Dashboard,
+        glue::CatalogDatabase,
+        glue::CatalogTable,
+        athena::Workgroup,
+        athena::NamedQuery,
     );
     Err(crate::Error::UnknownType { ty: ty.to_owned() })
 }

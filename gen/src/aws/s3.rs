@@ -144,7 +144,11 @@ pub struct AbortIncompleteMultipartUpload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expiration {
-    pub expired_object_delete_marker: bool,
+    /// Current versions expire this many days after creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Input<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_object_delete_marker: Option<bool>,
 }
 
 super::tokens!(

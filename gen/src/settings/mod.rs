@@ -60,7 +60,8 @@ macro_rules! bounded {
 
         impl From<$name> for i64 {
             fn from(v: $name) -> i64 {
-                i64::from(v.0)
+                // Every bound fits an i64 (the largest is a petabyte in bytes).
+                i64::try_from(v.0).unwrap_or(i64::MAX)
             }
         }
     };
@@ -116,6 +117,13 @@ bounded!(
 bounded!(
     /// Relative accuracy of the per-window quantile sketches, per mille (0: no sketches).
     QuantileAccuracyPerMille: u16, 0, 100);
+bounded!(
+    /// Days Athena's query results are kept in their bucket (1 day to 10 years).
+    ResultsExpirationDays: u32, 1, 3_650);
+bounded!(
+    /// The most one Athena query may scan, in bytes (Athena: at least 10 MB; at most a
+    /// petabyte here).
+    ScanLimitBytes: u64, 10_000_000, 1_000_000_000_000_000);
 bounded!(
     /// Alarm threshold on the Lambda `IteratorAge` maximum, in milliseconds.
     IteratorAgeMs: u32, 1_000, 604_800_000);
@@ -228,6 +236,10 @@ pub struct Settings {
     pub compaction_schedule: ScheduleState,
     /// The compactor's memory: it holds one part of up to 256 MiB while it writes it.
     pub compactor_memory_mb: MemoryMb,
+    /// How long the Athena workgroup's query results are kept.
+    pub query_results_expiration_days: ResultsExpirationDays,
+    /// Athena cancels a query of the workgroup that would scan more than this.
+    pub query_scan_limit_bytes: ScanLimitBytes,
     pub force_destroy: bool,
     pub point_in_time_recovery: bool,
     pub deletion_protection: bool,
@@ -269,6 +281,8 @@ impl Default for Settings {
                 archive_noncurrent_days: NoncurrentDays::new(30)?,
                 compaction_schedule: ScheduleState::Enabled,
                 compactor_memory_mb: MemoryMb::new(1024)?,
+                query_results_expiration_days: ResultsExpirationDays::new(7)?,
+                query_scan_limit_bytes: ScanLimitBytes::new(10_000_000_000)?,
                 force_destroy: false,
                 point_in_time_recovery: true,
                 deletion_protection: true,

@@ -16,6 +16,8 @@ pub mod dashboard;
 pub mod failure;
 pub mod operator;
 mod processor;
+pub mod query;
+pub mod sql;
 
 pub use processor::actions;
 
@@ -66,6 +68,16 @@ pub mod names {
     pub const COMPACTION_TARGET: &str = "compactionTarget";
     pub const COMPACTION_PERMISSION: &str = "compactionInvokePermission";
     pub const ALARM_COMPACTION: &str = "compactionErrorAlarm";
+    pub const RESULTS_BUCKET: &str = "queryResultsBucket";
+    pub const RESULTS_BUCKET_OWNERSHIP: &str = "queryResultsOwnership";
+    pub const RESULTS_BUCKET_PUBLIC_ACCESS: &str = "queryResultsPublicAccessBlock";
+    pub const RESULTS_BUCKET_ENCRYPTION: &str = "queryResultsEncryption";
+    pub const RESULTS_BUCKET_POLICY: &str = "queryResultsTlsOnlyPolicy";
+    pub const RESULTS_BUCKET_LIFECYCLE: &str = "queryResultsLifecycle";
+    pub const GLUE_DATABASE: &str = "archiveDatabase";
+    pub const RECORDS_TABLE: &str = "recordsTable";
+    pub const REJECTED_TABLE: &str = "rejectedTable";
+    pub const WORKGROUP: &str = "queryWorkgroup";
 }
 use names::*;
 
@@ -82,6 +94,9 @@ pub mod outputs {
     pub const OPERATOR_POLICY_ARN: &str = "OperatorPolicyArn";
     pub const KEPT_BATCHES_ALARM_NAME: &str = "KeptBatchesAlarmName";
     pub const COMPACTOR_FUNCTION_NAME: &str = "CompactorFunctionName";
+    pub const ATHENA_WORKGROUP_NAME: &str = "AthenaWorkgroupName";
+    pub const GLUE_DATABASE_NAME: &str = "GlueDatabaseName";
+    pub const QUERY_RESULTS_BUCKET_NAME: &str = "QueryResultsBucketName";
 }
 
 /// The seed's resource names; each is suffixed with `-<stack>` so stacks share an account.
@@ -154,6 +169,7 @@ pub fn program() -> Result<Program, Error> {
         failure::failed_batches()?,
         processor::processor()?,
         compactor::compactor()?,
+        query::query()?,
         alarms::alarms()?,
         dashboard::dashboard()?,
         operator::operator()?,
@@ -194,6 +210,12 @@ pub fn program() -> Result<Program, Error> {
             (outputs::OPERATOR_POLICY_ARN, out(OPERATOR_POLICY, "arn")),
             (outputs::KEPT_BATCHES_ALARM_NAME, out(ALARM_KEPT, "name")),
             (outputs::COMPACTOR_FUNCTION_NAME, out(COMPACTOR, "name")),
+            (outputs::ATHENA_WORKGROUP_NAME, out(WORKGROUP, "name")),
+            (outputs::GLUE_DATABASE_NAME, out(GLUE_DATABASE, "name")),
+            (
+                outputs::QUERY_RESULTS_BUCKET_NAME,
+                out(RESULTS_BUCKET, "bucket"),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
@@ -307,7 +329,8 @@ fn archive() -> Result<Group, Error> {
         noncurrent_version_expiration: None,
         abort_incomplete_multipart_upload: None,
         expiration: Some(s3::Expiration {
-            expired_object_delete_marker: true,
+            days: None,
+            expired_object_delete_marker: Some(true),
         }),
     };
     group.push(named(

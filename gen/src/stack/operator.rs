@@ -6,7 +6,7 @@ use super::names::*;
 use super::*;
 use crate::Error;
 use crate::aws::iam;
-use crate::expr::{out, stack, to_json};
+use crate::expr::{out, stack, to_json, var};
 use crate::iam::{PolicyDocument, Statement};
 
 /// The calls the operations CLI makes, by what they touch (a contract test holds these to
@@ -30,6 +30,30 @@ pub mod actions {
     pub const LOGS: [&str; 1] = ["logs:FilterLogEvents"];
     /// Redrive clears the kept-batches alarm once the bucket is empty.
     pub const ALARM_STATE: [&str; 1] = ["cloudwatch:SetAlarmState"];
+    /// `sql`: queries in the stack's workgroup, and its named queries.
+    pub const ATHENA: [&str; 6] = [
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+        "athena:StopQueryExecution",
+        "athena:ListNamedQueries",
+        "athena:BatchGetNamedQuery",
+    ];
+    /// What Athena reads of the catalog for a query (projection needs no partitions).
+    pub const GLUE: [&str; 2] = ["glue:GetDatabase", "glue:GetTable"];
+    /// What Athena does in the results bucket on the caller's behalf.
+    pub const RESULTS_BUCKET: [&str; 3] = [
+        "s3:GetBucketLocation",
+        "s3:ListBucket",
+        "s3:ListBucketMultipartUploads",
+    ];
+    /// Query results written and read back.
+    pub const RESULTS_OBJECTS: [&str; 4] = [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+    ];
     /// `status`: the mapping, metrics and alarms. These calls take no resource ARN.
     pub const OBSERVE: [&str; 3] = [
         "cloudwatch:DescribeAlarms",
@@ -41,6 +65,13 @@ pub mod actions {
 pub(super) fn operator() -> Result<Group, Error> {
     let archive = out(BUCKET, "arn");
     let failed = out(FAILED_BUCKET, "arn");
+    let results = out(RESULTS_BUCKET, "arn");
+    let glue = format!(
+        "arn:{}:glue:{}:{}",
+        var(PARTITION),
+        var(REGION),
+        var(ACCOUNT_ID)
+    );
     let policy = PolicyDocument::new(vec![
         Statement::allow(
             "RedriveKeptBatches",
@@ -82,6 +113,30 @@ pub(super) fn operator() -> Result<Group, Error> {
             &actions::ALARM_STATE,
             vec![out(ALARM_KEPT, "arn")],
         ),
+        Statement::allow(
+            "QueryArchive",
+            &actions::ATHENA,
+            vec![out(WORKGROUP, "arn")],
+        ),
+        Statement::allow(
+            "ReadArchiveCatalog",
+            &actions::GLUE,
+            vec![
+                format!("{glue}:catalog"),
+                format!("{glue}:database/{}", out(GLUE_DATABASE, "name")),
+                format!("{glue}:table/{}/*", out(GLUE_DATABASE, "name")),
+            ],
+        ),
+        Statement::allow(
+            "QueryResultsBucket",
+            &actions::RESULTS_BUCKET,
+            vec![results.clone()],
+        ),
+        Statement::allow(
+            "QueryResults",
+            &actions::RESULTS_OBJECTS,
+            vec![format!("{results}/*")],
+        ),
         Statement::allow("Observe", &actions::OBSERVE, vec!["*".to_owned()]),
     ]);
     Ok(vec![named(
@@ -89,7 +144,7 @@ pub(super) fn operator() -> Result<Group, Error> {
         Resource::of(&iam::Policy {
             name: physical_name("realtime-processing-operator", &stack()),
             description: "Operate the real-time processing stack: redrive kept batches, \
-                          status, query, rejected records, logs"
+                          status, query, rejected records, logs, SQL over the archive"
                 .into(),
             policy: to_json(&policy)?,
         })?,

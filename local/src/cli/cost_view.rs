@@ -107,6 +107,51 @@ struct Row {
     estimate: Estimate,
 }
 
+/// `cost`: the assumptions checked, then the stack's settings priced.
+pub async fn command(stack: &str, traffic: Traffic, json: bool) -> Result<(), Error> {
+    if !(0.0..=900_000.0).contains(&traffic.invocation_ms)
+        || !(0.0..=1_000.0).contains(&traffic.record_ms)
+        || !(0.0..=60_000.0).contains(&traffic.s3_request_ms)
+    {
+        return Err(Error::Usage(
+            "--invocation-ms must be 0..=900000, --record-ms 0..=1000 and \
+             --s3-request-ms 0..=60000"
+                .into(),
+        ));
+    }
+    let settings = crate::stack::load_stack_file(&crate::repo_root(), stack)?.settings;
+    run(stack, &settings, traffic, json).await
+}
+
+/// A shard takes 1,000 records/s (or 1 MB/s) of writes: above that the producers are
+/// throttled, and the prices below are for a stack that cannot take the rate.
+fn over_capacity(shards: u32, rate: u64) -> Option<String> {
+    let capacity = u64::from(shards) * 1_000;
+    (rate > capacity).then(|| {
+        format!(
+            "{rate} records/s is more than {shards} shard(s) take ({capacity} records/s: \
+             1,000 records/s or 1 MB/s each); producers would be throttled. Price it with \
+             shardCount {} or more",
+            rate.div_ceil(1_000)
+        )
+    })
+}
+
+/// A progress bar over the profiles on a terminal (the simulation takes a while).
+fn simulating(profiles: u64) -> indicatif::ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(profiles);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "simulating traffic through the function {pos}/{len} [{elapsed}] {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Prices the stack and its alternatives; prints a table per profile (or JSON).
 pub async fn run(
     stack: &str,
@@ -119,14 +164,22 @@ pub async fn run(
     let compactor = compaction(settings, traffic);
     let mut profiles = vec![(format!("stack {stack} as configured"), base)];
     profiles.extend(alternatives(base, compactor));
+    let warning = over_capacity(settings.shard_count.get(), u64::from(traffic.rate));
+    if let Some(w) = &warning {
+        eprintln!("warning: {w}\n");
+    }
+    let bar = simulating(profiles.len() as u64);
     let mut rows = Vec::new();
     for (name, p) in profiles {
+        bar.set_message(name.clone());
         let used = usage::simulate(&p.workload).await?;
+        bar.inc(1);
         rows.push(Row {
             profile: name,
             estimate: cost::estimate(&prices, &p, &used),
         });
     }
+    bar.finish_and_clear();
     if json {
         let text = serde_json::to_string_pretty(&rows).map_err(Error::json("the --json output"))?;
         println!("{text}");
@@ -150,4 +203,19 @@ pub async fn run(
         println!("{}", cost::render(&r.profile, &r.estimate));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::over_capacity;
+
+    #[test]
+    fn a_rate_past_the_shards_capacity_is_named_with_the_shards_it_needs() {
+        assert_eq!(over_capacity(2, 2_000), None);
+        let w = over_capacity(1, 3_000).expect("past one shard");
+        assert!(
+            w.contains("1 shard(s)") && w.contains("shardCount 3"),
+            "{w}"
+        );
+    }
 }

@@ -1,30 +1,31 @@
 //! The `realtime` command line (`cargo run -p local`): `up`, `send`, `status`, `watch`,
-//! `query`, `rejected`, `logs`, `redrive`, `bench`, for the local stack or (`--aws`,
+//! `query`, `rejected`, `logs`, `redrive`, `compact`, `sql`, `bench`, for the local stack or (`--aws`,
 //! `--outputs`) a deployed one. Every argument is checked here, at the edge.
 
 mod bench_view;
 mod compact;
 mod cost_view;
+mod logs;
+mod monitor;
 mod observe;
 mod redrive;
+mod rejected;
+mod send;
+mod sql;
 mod target;
 pub mod terminal;
 mod times;
 mod view;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::build::{Build, Profile};
-use crate::clients::Clients;
 use crate::error::Error;
+use crate::repo_root;
 use crate::stack::UpOptions;
-use crate::target::OutputsSource;
-use crate::{producer, repo_root};
 pub use target::Target;
 
 /// Run the real-time processing stack on this machine (no AWS account needed), or operate
@@ -121,6 +122,9 @@ pub enum Cmd {
         /// the window holding it is included. Default: the first window.
         #[arg(long)]
         from: Option<String>,
+        /// From this long ago instead of --from: 90s, 15m, 2h, 1d.
+        #[arg(long, conflicts_with = "from")]
+        since: Option<String>,
         /// Up to this time (same forms); windows starting at or before it. Default: the last.
         #[arg(long)]
         to: Option<String>,
@@ -149,10 +153,13 @@ pub enum Cmd {
         /// The previous run's logs (kept when `up` starts again).
         #[arg(long)]
         previous: bool,
-        /// A deployed stack's lines from CloudWatch Logs of the last this long: 90s, 15m,
-        /// 2h, 1d (default 15m).
+        /// Only the lines of the last this long: 90s, 15m, 2h, 1d (a deployed stack's
+        /// CloudWatch Logs: 15m unless given).
         #[arg(long, value_name = "AGO")]
         since: Option<String>,
+        /// Keep printing new lines as they come (Ctrl-C stops).
+        #[arg(long, short)]
+        follow: bool,
     },
     /// What the stack costs at AWS list prices (us-east-1), per million records and per
     /// month at a rate: the stack's settings next to cheaper alternatives. Request counts
@@ -208,6 +215,12 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The running local stack's exports (AWS_ENDPOINT_URL, region, credentials) and
+    /// outputs as shell lines: `eval "$(cargo run -q -p local -- env)"`.
+    Env,
+    /// SQL over the archive in the stack's Athena workgroup (tables `records`,
+    /// `rejected`); --named runs a saved query, --list shows them.
+    Sql(sql::Args),
     /// End-to-end benchmark: bring a stack up, offer increasing rates, print a table.
     Bench {
         /// Offered rates, records per second.
@@ -240,54 +253,6 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn bar(len: u64, msg: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let p = ProgressBar::new(len);
-    p.set_style(
-        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}] {rate}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .with_key(
-                "rate",
-                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} records/s", s.per_sec());
-                },
-            ),
-    );
-    p.set_message(msg.to_owned());
-    p
-}
-
-/// Sends `records`; Ctrl-C stops it with a one-line summary.
-async fn send(
-    c: &Clients,
-    stream: &str,
-    records: &[producer::Sample],
-    rate: u64,
-) -> Result<(), Error> {
-    let total = records.len();
-    let p = bar(total as u64, "sending");
-    tokio::select! {
-        r = producer::send(c, stream, records, rate, Some(&p)) => {
-            let r = r?;
-            p.finish_and_clear();
-            println!(
-                "sent {} records to {stream} in {:.1} s ({} entries retried)",
-                r.sent,
-                r.elapsed.as_secs_f64(),
-                r.retried_entries
-            );
-            Ok(())
-        }
-        _ = tokio::signal::ctrl_c() => {
-            p.abandon();
-            eprintln!("\ninterrupted: sent {} of {total} records to {stream}", p.position());
-            Ok(())
-        }
-    }
 }
 
 /// Runs the command line.
@@ -335,43 +300,21 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             count,
             rate,
             aws_stream,
-        } => {
-            let (clients, stream) = match aws_stream {
-                Some(s) => (Clients::from_env().await, s),
-                None if target.deployed.is_some() => {
-                    let outputs = target
-                        .deployed
-                        .as_ref()
-                        .map(OutputsSource::load)
-                        .transpose()?;
-                    let stream = outputs
-                        .and_then(|o| o.get(stackgen::stack::outputs::DATA_STREAM_NAME).cloned())
-                        .unwrap_or_default();
-                    (Clients::from_env().await, stream)
-                }
-                None => {
-                    let (c, s) = target.connect().await?;
-                    (
-                        c,
-                        s.deployed
-                            .output(stackgen::stack::outputs::DATA_STREAM_NAME)
-                            .to_owned(),
-                    )
-                }
-            };
-            let now = chrono::Utc::now().timestamp_millis();
-            let records = producer::samples(count as usize, now as u64, now, 60);
-            send(&clients, &stream, &records, rate).await
-        }
+        } => send::run(&target, count, rate, aws_stream).await,
         Cmd::Status { json, minutes } => view::status(&target, json, minutes).await,
         Cmd::Watch { interval } => view::watch(&target, Duration::from_secs(interval)).await,
         Cmd::Query {
             entity,
             from,
+            since,
             to,
             quantiles,
             json,
         } => {
+            let from = match since {
+                Some(s) => Some(times::since(&s, chrono::Utc::now())?),
+                None => from,
+            };
             // Checked before anything is asked of the stack.
             for t in [&from, &to].into_iter().flatten() {
                 times::parse(t)?;
@@ -385,24 +328,21 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let (from, to) = (from.as_deref(), to.as_deref());
             view::query(&target, &entity, from, to, &quantiles, json).await
         }
-        Cmd::Rejected { limit, json } => view::rejected(&target, limit as usize, json).await,
+        Cmd::Rejected { limit, json } => rejected::rejected(&target, limit as usize, json).await,
         Cmd::Logs {
             lines,
             previous,
             since,
+            follow,
         } => {
-            if target.deployed.is_none() {
-                if since.is_some() {
-                    return Err(Error::Usage(
-                        "--since reads a deployed stack's CloudWatch Logs (with --aws or \
-                         --outputs); the local stack's logs are this run's (or --previous)"
-                            .into(),
-                    ));
-                }
-                return view::logs(&target, lines as usize, previous);
-            }
-            let minutes = times::minutes_ago(since.as_deref().unwrap_or("15m"))?;
-            view::deployed_logs(&target, lines as usize, minutes).await
+            let minutes = since.as_deref().map(times::minutes_ago).transpose()?;
+            let o = logs::Options {
+                lines: lines as usize,
+                previous,
+                minutes,
+                follow,
+            };
+            logs::run(&target, o).await
         }
         Cmd::Cost {
             rate,
@@ -413,17 +353,6 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             s3_request_ms,
             json,
         } => {
-            if !(0.0..=900_000.0).contains(&invocation_ms)
-                || !(0.0..=1_000.0).contains(&record_ms)
-                || !(0.0..=60_000.0).contains(&s3_request_ms)
-            {
-                return Err(Error::Usage(
-                    "--invocation-ms must be 0..=900000, --record-ms 0..=1000 and \
-                     --s3-request-ms 0..=60000"
-                        .into(),
-                ));
-            }
-            let settings = crate::stack::load_stack_file(&repo_root(), &target.stack)?.settings;
             let traffic = cost_view::Traffic {
                 rate,
                 entities,
@@ -432,7 +361,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 record_ms,
                 s3_request_ms,
             };
-            cost_view::run(&target.stack, &settings, traffic, json).await
+            cost_view::command(&target.stack, traffic, json).await
         }
         Cmd::Bench {
             rates,
@@ -482,6 +411,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             json,
         } => redrive::run(&target, dry_run, expired, json).await,
         Cmd::Compact { hours, json } => compact::run(&target, hours, json).await,
+        Cmd::Sql(args) => sql::run(&target, args).await,
+        Cmd::Env => {
+            target.local_only("env")?;
+            view::env(&target)
+        }
     }
 }
 

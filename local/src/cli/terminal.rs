@@ -2,7 +2,9 @@
 //! terminal, `NO_COLOR` honoured) and the error text a user reads.
 
 use std::ffi::OsStr;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
 
 /// Whether log lines get ANSI colours: only on a terminal, and not when `NO_COLOR` is set
 /// to a non-empty value (<https://no-color.org>).
@@ -23,9 +25,55 @@ pub fn init_logging() {
     // `try_init`: a subscriber already installed (a test harness) is kept.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| -> Box<dyn Write> {
+            match DIVERTED
+                .lock()
+                .ok()
+                .and_then(|f| f.as_ref()?.try_clone().ok())
+            {
+                Some(file) => Box::new(file),
+                None => Box::new(std::io::stderr()),
+            }
+        })
         .with_ansi(ansi)
         .try_init();
+}
+
+/// Where log lines go instead of stderr while the monitor owns the terminal.
+static DIVERTED: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// Sends log lines to the end of the file `to` (created if need be) instead of stderr, or
+/// back to stderr with `None`: a line written over the monitor's screen would stay there.
+pub fn divert(to: Option<&Path>) -> std::io::Result<()> {
+    let file = match to {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?,
+        ),
+        None => None,
+    };
+    if let Ok(mut d) = DIVERTED.lock() {
+        *d = file;
+    }
+    Ok(())
+}
+
+/// A log line without its ANSI colour sequences.
+pub fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("\x1b[") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find(|c: char| c.is_ascii_alphabetic())
+            .map_or(after.len(), |j| j + 1);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub use crate::error::text as error_text;
@@ -50,6 +98,15 @@ mod tests {
         check(true, Some("1"), false);
         check(false, None, false);
         check(false, Some("1"), false);
+    }
+
+    #[test]
+    fn colour_sequences_are_taken_out_of_a_line() {
+        assert_eq!(
+            plain("\x1b[2m2026\x1b[0m \x1b[33m WARN\x1b[0m x: GetRecords failed"),
+            "2026  WARN x: GetRecords failed"
+        );
+        assert_eq!(plain("plain"), "plain");
     }
 
     #[test]

@@ -11,6 +11,12 @@ fn usage(message: String) -> Error {
 
 /// `--since`: a span back from now (`90s`, `15m`, `2h`, `1d`), in whole minutes (rounded
 /// up), at most 30 days.
+/// `--since` (90s, 15m, 2h, 1d) before `now`, as an RFC 3339 time (to the minute).
+pub fn since(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, Error> {
+    let back = chrono::Duration::minutes(i64::from(minutes_ago(text)?));
+    Ok((now - back).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
 pub fn minutes_ago(text: &str) -> Result<u32, Error> {
     let t = text.trim();
     let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
@@ -165,5 +171,11 @@ mod tests {
         for bad in ["", "m", "0m", "31d", "5w", "-5m", "1.5h"] {
             assert!(minutes_ago(bad).is_err(), "{bad}");
         }
+        let now = chrono::DateTime::from_timestamp(1_796_018_160, 0).expect("time");
+        assert_eq!(
+            since("2h", now).ok().as_deref(),
+            Some("2026-11-30T03:56:00Z")
+        );
+        assert!(since("5w", now).is_err());
     }
 }

@@ -1,8 +1,8 @@
 //! What the commands that look at a stack print: `up`'s live view, `status`, `watch`,
-//! `query`, `rejected`, `logs`. A terminal gets a redrawn screen; anything else gets a new
+//! `query`. A terminal gets a redrawn screen; anything else gets a new
 //! report only when something changed, and never an escape code.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,14 +10,33 @@ use crate::error::Error;
 use crate::producer;
 use crate::stack::{LocalStack, UpOptions};
 use crate::state::write_atomic;
-use crate::status::{self, AggregateView, Counters, Report};
+use crate::status::{self, AggregateView, Report, Tally};
 use crate::status_deployed;
+use crate::tail::Tail;
 
+use super::monitor;
 use super::observe::Observed;
 use super::{Target, times};
 
-/// The mapping counters `up` saves for the other commands.
-fn saved_counters(dir: &Path) -> Counters {
+/// Where `up` keeps the exports that point the AWS CLI at its emulator (`env` prints them).
+const EXPORTS: &str = "exports.sh";
+
+/// `env`: the running local stack's exports and outputs, as shell lines
+/// (`eval "$(cargo run -q -p local -- env)"`).
+pub fn env(target: &Target) -> Result<(), Error> {
+    let state = crate::state::StateFile::load(&target.dir, &target.stack)?;
+    print!(
+        "{}",
+        crate::stack::exports(&state.endpoint, &state.deployed.region)
+    );
+    for (k, v) in &state.deployed.outputs {
+        println!("# {k} {v}");
+    }
+    Ok(())
+}
+
+/// The mapping's tally `up` saves for the other commands (one moment of it, every 2 s).
+fn saved_tally(dir: &Path) -> Tally {
     std::fs::read_to_string(dir.join("counters.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -50,13 +69,13 @@ impl Screen {
 
 /// Ctrl-C (SIGINT) or SIGTERM, listened for from creation on, so a signal that arrives
 /// while a report is being read is not lost.
-struct Stop {
+pub(super) struct Stop {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
 }
 
 impl Stop {
-    fn new() -> Result<Self, Error> {
+    pub(super) fn new() -> Result<Self, Error> {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Self {
             int: signal(SignalKind::interrupt()).map_err(Error::io("SIGINT handler"))?,
@@ -65,7 +84,7 @@ impl Stop {
     }
 
     /// Waits `every`; false once a stop signal came.
-    async fn tick(&mut self, every: Duration) -> bool {
+    pub(super) async fn tick(&mut self, every: Duration) -> bool {
         tokio::select! {
             _ = self.int.recv() => false,
             _ = self.term.recv() => false,
@@ -83,13 +102,18 @@ pub async fn up(
     exit: bool,
 ) -> Result<(), Error> {
     let local = LocalStack::up(&opts).await?;
+    write_atomic(&local.state_dir.join(EXPORTS), &local.exports())?;
     println!(
         "local stack '{}' is up at {} (pid {})",
         target.stack,
         local.emulator.endpoint,
         std::process::id()
     );
-    println!("point the AWS CLI (v1 or v2) at it with:\n");
+    println!(
+        "point the AWS CLI (v1 or v2) at it with (kept in {}; `{}` prints them again):\n",
+        local.state_dir.join(EXPORTS).display(),
+        crate::state::command(&target.dir, &target.stack, "env")
+    );
     print!("{}", local.exports());
     println!();
     for (k, v) in &local.deployed.outputs {
@@ -103,23 +127,59 @@ pub async fn up(
             .to_owned();
         let now = chrono::Utc::now().timestamp_millis();
         let records = producer::samples(demo as usize, now as u64, now, 120);
-        super::send(&local.clients, &stream, &records, rate).await?;
+        super::send::records(&local.clients, &stream, &records, rate).await?;
+    }
+    let mut stop = Stop::new()?;
+    let mut running = Running { local: &local };
+    if std::io::stdout().is_terminal() && !exit {
+        // The mapping's own warnings go to a file of their own folder while the view runs.
+        let own = monitor::own_log(&local.state_dir, "up.log")?;
+        let watched = monitor::Watched {
+            stack: &target.stack,
+            endpoint: &local.emulator.endpoint,
+            logs: Some(&local.state_dir.join("logs")),
+            every: Duration::from_secs(2),
+            keys: "q: leave this view (the stack keeps running)   Ctrl-C: stop the stack",
+            own_logs: Some(&own),
+        };
+        let mut screen = monitor::model::History::default();
+        if monitor::run(watched, &mut running, &mut screen, &mut stop).await? == monitor::Exit::Quit
+        {
+            println!(
+                "left the view; the stack '{}' keeps running at {} (`{}` shows it again; \
+                 Ctrl-C stops it)",
+                target.stack,
+                local.emulator.endpoint,
+                crate::state::command(&target.dir, &target.stack, "watch")
+            );
+            // `status` and `watch` read the tally `up` saves: keep saving it.
+            while stop.tick(Duration::from_secs(2)).await {
+                save_tally(&local);
+            }
+        }
+        let c = local.counters();
+        local.down().await;
+        println!(
+            "stopped '{}': {} records read, {} done",
+            target.stack, c.records_read, c.records_done
+        );
+        return Ok(());
     }
     let mut screen = Screen::new();
-    let mut stop = Stop::new()?;
-    let mut tally = status::LogTally::default();
     let mut observed = Observed::default();
-    let footer = "\n(Ctrl-C stops the stack; `cargo run -p local -- send` adds data)\n";
+    let footer = format!(
+        "\n(Ctrl-C stops the stack; `{}` adds data; `eval \"$({})\"` points the AWS CLI here)\n",
+        crate::state::command(&target.dir, &target.stack, "send"),
+        // Cargo's own lines go to stderr: `$(…)` takes only the exports.
+        crate::state::command(&target.dir, &target.stack, "env"),
+    );
     loop {
-        let counters = local.counters();
-        if let Ok(t) = serde_json::to_string(&counters) {
-            let _ = write_atomic(&local.state_dir.join("counters.json"), &t);
-        }
-        let totals = tally.update(&local.state_dir.join("logs"));
-        let read = status::report(&local.clients, &local.deployed, counters, totals).await;
+        let read = monitor::Source::read(&mut running).await;
+        // What is shown decides: the demo's records are done in the report on screen.
+        let done = read.as_ref().map_or(0, |r| r.mapping.records_done);
         observed.update(chrono::Utc::now(), read);
-        screen.show(shown(&observed), footer);
-        if exit && counters.records_done >= demo {
+        screen.show(shown(&observed), &footer);
+        if exit && done >= demo {
             break;
         }
         if !stop.tick(Duration::from_secs(2)).await {
@@ -135,10 +195,10 @@ pub async fn up(
     Ok(())
 }
 
-async fn report(target: &Target, tally: &mut status::LogTally) -> Result<Report, Error> {
+/// The running local stack's report, with the tally its `up` saved last.
+async fn report(target: &Target) -> Result<Report, Error> {
     let (c, s) = target.connect().await?;
-    let totals = tally.update(&target.dir.join("logs"));
-    status::report(&c, &s.deployed, saved_counters(&target.dir), totals).await
+    Ok(status::report(&c, &s.deployed, saved_tally(&target.dir)).await)
 }
 
 pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
@@ -157,13 +217,27 @@ pub async fn status(target: &Target, as_json: bool, minutes: u32) -> Result<(), 
         print!("{}", status_deployed::render(&r));
         return Ok(());
     }
-    let r = report(target, &mut status::LogTally::default()).await?;
+    let mut r = report(target).await?;
+    r.last_problem = last_problem(&target.dir.join("logs"));
     if as_json {
         json(&r)
     } else {
         print!("{}", status::render(&r));
         Ok(())
     }
+}
+
+/// The latest WARN or ERROR the function logged, with its error chain.
+fn last_problem(logs: &Path) -> Option<crate::function_log::Problem> {
+    Tail::default()
+        .gained(logs)
+        .lines
+        .iter()
+        .filter_map(|l| match crate::function_log::read(l) {
+            crate::function_log::Entry::Problem(p) => Some(p),
+            _ => None,
+        })
+        .next_back()
 }
 
 /// What a live view shows: the latest report, and above it any read that is failing.
@@ -179,13 +253,32 @@ pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
         return watch_deployed(target, every).await;
     }
     // A stack that is not running is an error at once; failures after that are shown.
-    target.connect().await?;
-    let mut screen = Screen::new();
+    let (_, state) = target.connect().await?;
     let mut stop = Stop::new()?;
-    let mut tally = status::LogTally::default();
+    if std::io::stdout().is_terminal() {
+        let own = monitor::own_log(&target.dir, "watch.log")?;
+        let watched = monitor::Watched {
+            stack: &target.stack,
+            endpoint: &state.endpoint,
+            logs: Some(&target.dir.join("logs")),
+            every,
+            keys: "q or Ctrl-C: stop watching (the stack keeps running)",
+            own_logs: Some(&own),
+        };
+        let mut source = Watching { target };
+        let mut screen = monitor::model::History::default();
+        monitor::run(watched, &mut source, &mut screen, &mut stop).await?;
+        eprintln!(
+            "stopped watching '{}'; the stack keeps running (Ctrl-C in its `up`'s terminal \
+             stops it)",
+            target.stack
+        );
+        return Ok(());
+    }
+    let mut screen = Screen::new();
     let mut observed = Observed::default();
     loop {
-        observed.update(chrono::Utc::now(), report(target, &mut tally).await);
+        observed.update(chrono::Utc::now(), report(target).await);
         screen.show(shown(&observed), "\n(Ctrl-C stops watching)\n");
         if !stop.tick(every).await {
             if let Some(r) = observed.last() {
@@ -199,11 +292,79 @@ pub async fn watch(target: &Target, every: Duration) -> Result<(), Error> {
     }
 }
 
-/// `watch` of a deployed stack: its status over the last 15 minutes, kept up to date.
+/// `watch`'s look at the running local stack.
+struct Watching<'a> {
+    target: &'a Target,
+}
+
+impl monitor::Source for Watching<'_> {
+    type Report = Report;
+    async fn read(&mut self) -> Result<Report, Error> {
+        report(self.target).await
+    }
+}
+
+/// `up`'s look at the stack it runs (its tally saved for the other commands).
+struct Running<'a> {
+    local: &'a LocalStack,
+}
+
+impl monitor::Source for Running<'_> {
+    type Report = Report;
+    async fn read(&mut self) -> Result<Report, Error> {
+        let tally = save_tally(self.local);
+        Ok(status::report(&self.local.clients, &self.local.deployed, tally).await)
+    }
+}
+
+/// Saves the running mapping's tally for `status` and `watch` (one moment of it); returns it.
+fn save_tally(local: &LocalStack) -> Tally {
+    let tally = local.tally();
+    if let Ok(t) = serde_json::to_string(&tally) {
+        let _ = write_atomic(&local.state_dir.join("counters.json"), &t);
+    }
+    tally
+}
+
+/// `watch`'s look at a deployed stack: its last 15 minutes.
+struct WatchingDeployed<'a> {
+    op: &'a crate::target::Operated,
+}
+
+impl monitor::Source for WatchingDeployed<'_> {
+    type Report = status_deployed::DeployedReport;
+    async fn read(&mut self) -> Result<Self::Report, Error> {
+        status_deployed::report(self.op, 15).await
+    }
+}
+
+/// `watch` of a deployed stack: its status over the last 15 minutes, kept up to date (the
+/// monitor on a terminal).
 async fn watch_deployed(target: &Target, every: Duration) -> Result<(), Error> {
     let op = target.operated().await?;
-    let mut screen = Screen::new();
     let mut stop = Stop::new()?;
+    if std::io::stdout().is_terminal() {
+        let function = op.output(stackgen::stack::outputs::PROCESSOR_FUNCTION_NAME);
+        let endpoint = op
+            .clients
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| op.clients.region.clone());
+        let own = monitor::own_log(&target.dir, "watch-deployed.log")?;
+        let watched = monitor::Watched {
+            stack: function,
+            endpoint: &endpoint,
+            logs: None,
+            every,
+            keys: "q or Ctrl-C: stop watching",
+            own_logs: Some(&own),
+        };
+        let mut source = WatchingDeployed { op: &op };
+        let mut screen = monitor::deployed::DeployedScreen::default();
+        monitor::run(watched, &mut source, &mut screen, &mut stop).await?;
+        return Ok(());
+    }
+    let mut screen = Screen::new();
     let mut observed = Observed::default();
     loop {
         observed.update(chrono::Utc::now(), status_deployed::report(&op, 15).await);
@@ -254,142 +415,6 @@ pub async fn query(
             views.len()
         );
         print!("{}", status::render_views(&views));
-    }
-    Ok(())
-}
-
-/// One quarantined record as `rejected` prints it.
-#[derive(Debug, serde::Serialize)]
-struct RejectedView {
-    key: String,
-    arrival: String,
-    shard: String,
-    sequence: String,
-    partition_key: String,
-    reason: String,
-    /// The record as it arrived: JSON text, a log message, other UTF-8 text, or
-    /// `base64:…` for other bytes.
-    data: String,
-}
-
-/// `rejected`.
-pub async fn rejected(target: &Target, limit: usize, as_json: bool) -> Result<(), Error> {
-    let op = target.operated().await?;
-    let bucket = op.output(stackgen::stack::outputs::ARCHIVE_BUCKET_NAME);
-    let reader = crate::archive::S3Reader {
-        client: op.clients.s3.clone(),
-        bucket: bucket.to_owned(),
-    };
-    use function::archive::ArchiveReader;
-    let fail = |e: function::Error| Error::function("reading rejected/")(e);
-    // Keys are time-ordered (rejected/YYYY/MM/DD/HH/…): read from the newest back.
-    let keys = reader.keys("rejected/").await.map_err(fail)?;
-    let mut out: Vec<RejectedView> = Vec::new();
-    for key in keys.iter().rev() {
-        let bytes = reader.get(key).await.map_err(fail)?;
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .map_err(Error::io(key.as_str()))?;
-        for line in text.lines().rev() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-            let data = match (&v["data"], &v["message"]) {
-                // Bytes that were not JSON: shown as text when they are UTF-8.
-                (serde_json::Value::Null, serde_json::Value::Null) => {
-                    use base64::Engine;
-                    let b64 = s("dataBase64");
-                    base64::engine::general_purpose::STANDARD
-                        .decode(&b64)
-                        .ok()
-                        .and_then(|b| String::from_utf8(b).ok())
-                        .unwrap_or_else(|| format!("base64:{b64}"))
-                }
-                (serde_json::Value::Null, m) => m.as_str().unwrap_or_default().to_owned(),
-                (d, _) => d.to_string(),
-            };
-            out.push(RejectedView {
-                key: key.clone(),
-                arrival: s("approximateArrivalTimestamp"),
-                shard: s("shardId"),
-                sequence: s("sequenceNumber"),
-                partition_key: s("partitionKey"),
-                reason: s("reason"),
-                data,
-            });
-            if out.len() == limit {
-                break;
-            }
-        }
-        if out.len() == limit {
-            break;
-        }
-    }
-    if as_json {
-        return json(&out);
-    }
-    if out.is_empty() {
-        println!("no rejected records in s3://{bucket}/rejected/");
-    }
-    for r in &out {
-        let preview: String = r.data.chars().take(80).collect();
-        println!(
-            "{} {} {} key={}\n  reason: {}\n  data:   {preview}",
-            r.arrival, r.shard, r.sequence, r.partition_key, r.reason
-        );
-    }
-    Ok(())
-}
-
-/// One JSON log line as a readable one: time, level, message, then the other fields.
-fn readable(line: &str) -> String {
-    let Ok(serde_json::Value::Object(mut m)) = serde_json::from_str::<serde_json::Value>(line)
-    else {
-        return line.to_owned();
-    };
-    let mut take = |k: &str| {
-        m.remove(k)
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-            .unwrap_or_default()
-    };
-    let head = format!(
-        "{} {:<5} {}",
-        take("timestamp"),
-        take("level"),
-        take("message")
-    );
-    if m.contains_key("_aws") {
-        return format!("{head}(EMF metrics)");
-    }
-    let fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{head} {}", fields.join(" "))
-}
-
-/// `logs`.
-pub fn logs(target: &Target, lines: usize, previous: bool) -> Result<(), Error> {
-    let dir = target
-        .dir
-        .join(if previous { "logs.previous" } else { "logs" });
-    let mut all: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(Error::io(&dir))?.flatten() {
-        let text = std::fs::read_to_string(entry.path()).map_err(Error::io(entry.path()))?;
-        all.extend(text.lines().filter(|l| !l.trim().is_empty()).map(readable));
-    }
-    // Lines start with their RFC 3339 time: sorting merges the environments' files.
-    all.sort();
-    for line in &all[all.len().saturating_sub(lines)..] {
-        println!("{line}");
-    }
-    Ok(())
-}
-
-/// `logs --since` of a deployed stack: its CloudWatch Logs lines, one readable line each.
-pub async fn deployed_logs(target: &Target, lines: usize, minutes: u32) -> Result<(), Error> {
-    let op = target.operated().await?;
-    for line in status_deployed::logs(&op, minutes, lines).await? {
-        println!("{}", readable(&line));
     }
     Ok(())
 }

@@ -19,6 +19,8 @@ use stackgen::aws::lambda as lambda_type;
 use stackgen::expr::Input;
 use stackgen::settings::{Architecture, Settings};
 
+pub mod alarm_reach;
+mod athena;
 mod cloudwatch;
 mod dynamodb;
 mod iam;
@@ -84,6 +86,10 @@ pub struct Deployed {
     pub function: FunctionSpec,
     pub mapping: MappingSpec,
     pub alarms: Vec<String>,
+    /// The alarms nothing here publishes a metric for (they would read OK for ever), each
+    /// with the reason (`alarm_reach`).
+    #[serde(default)]
+    pub alarms_not_evaluated: BTreeMap<String, String>,
     /// The archive compactor (state files of earlier versions have none).
     #[serde(default)]
     pub compactor: Option<FunctionSpec>,
@@ -242,7 +248,7 @@ pub async fn deploy(
     let mut compactor = None;
     let mut schedules = Vec::new();
     let mut mapping = None;
-    let mut alarms = Vec::new();
+    let mut alarms: Vec<MetricAlarm> = Vec::new();
     for name in creation_order(program)? {
         let res = &program.resources[name];
         let name = &name.to_owned();
@@ -282,7 +288,7 @@ pub async fn deploy(
             <MetricAlarm as Properties>::TYPE => {
                 let a: MetricAlarm = typed(name, resolved)?;
                 let out = cloudwatch::alarm(c, name, &a).await?;
-                alarms.push(a.name);
+                alarms.push(a);
                 out
             }
             ty => create(c, name, ty, resolved).await?,
@@ -302,16 +308,27 @@ pub async fn deploy(
         resource: what.into(),
         reason: "the program has none".into(),
     };
-    Ok(Deployed {
+    let mut deployed = Deployed {
         stack: stack.to_owned(),
         region: c.region.clone(),
         outputs,
         function: function.ok_or_else(|| missing("aws:lambda:Function"))?,
         mapping: mapping.ok_or_else(|| missing("aws:lambda:EventSourceMapping"))?,
-        alarms,
+        alarms: alarms.iter().map(|a| a.name.clone()).collect(),
+        alarms_not_evaluated: BTreeMap::new(),
         compactor,
         schedules,
-    })
+    };
+    let namespace = deployed.config()?.namespace;
+    deployed.alarms_not_evaluated = alarm_reach::not_evaluated(
+        &alarms,
+        &alarm_reach::Published {
+            function_name: &deployed.function.name,
+            mapping_uuid: &deployed.mapping.uuid,
+            namespace: &namespace,
+        },
+    );
+    Ok(deployed)
 }
 
 /// The resources in an order where each comes after every resource it references
@@ -382,11 +399,15 @@ fn outputs(pairs: &[(&str, String)]) -> Map<String, Value> {
 
 /// Creates one resource by its type, from its gen type; returns its outputs.
 async fn create(c: &Clients, name: &str, ty: &str, v: Value) -> Result<Outputs, Error> {
+    use stackgen::aws::{athena as ga, glue as gg, s3 as gs3, sns as gsns};
     use stackgen::aws::{
         cloudwatch as cw, dynamodb as ddb, iam as giam, kinesis as gk, kms as gkms,
     };
-    use stackgen::aws::{s3 as gs3, sns as gsns};
     match ty {
+        <gg::CatalogDatabase as Properties>::TYPE => athena::database(c, typed(name, v)?).await,
+        <gg::CatalogTable as Properties>::TYPE => athena::table(c, name, typed(name, v)?).await,
+        <ga::Workgroup as Properties>::TYPE => athena::workgroup(c, name, typed(name, v)?).await,
+        <ga::NamedQuery as Properties>::TYPE => athena::named_query(c, name, typed(name, v)?).await,
         <gkms::Key as Properties>::TYPE => kms::key(c, name, typed(name, v)?).await,
         <gkms::Alias as Properties>::TYPE => kms::alias(c, typed(name, v)?).await,
         <gk::Stream as Properties>::TYPE => kinesis::stream(c, name, typed(name, v)?).await,

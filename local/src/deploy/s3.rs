@@ -194,9 +194,14 @@ pub(super) async fn lifecycle(
             );
         }
         if let Some(e) = &r.expiration {
+            let days = match &e.days {
+                Some(d) => Some(int32(name, "expiration.days", *lit(name, d)?)?),
+                None => None,
+            };
             b = b.expiration(
                 LifecycleExpiration::builder()
-                    .expired_object_delete_marker(e.expired_object_delete_marker)
+                    .set_days(days)
+                    .set_expired_object_delete_marker(e.expired_object_delete_marker)
                     .build(),
             );
         }

@@ -51,7 +51,7 @@ impl Checkpoints {
         if let Err(e) = saved {
             // The mapping goes on (the checkpoint is in memory); a restart would re-read
             // from the last saved one, which the marks make harmless.
-            tracing::error!(path = %self.path.display(), error = %e, shard, "checkpoint not saved");
+            tracing::error!(path = %self.path.display(), error = %function::error::chain(&e), shard, "checkpoint not saved");
         }
     }
 }

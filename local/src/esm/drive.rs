@@ -84,7 +84,7 @@ pub async fn drive<I: Invoke + Send>(
                 continue;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "function error");
+                tracing::warn!(error = %function::error::chain(&e), "function error");
                 (0, true)
             }
         };

@@ -2,6 +2,7 @@
 //! environment; resolves each batch with `drive`; keeps what it gives up on in S3.
 
 use super::*;
+use crate::function_log::FunctionTotals;
 
 /// What a lane needs.
 pub(super) struct Lane {
@@ -19,6 +20,12 @@ pub(super) struct Lane {
     checkpoints: Arc<Checkpoints>,
     stats: Arc<Stats>,
     metrics: mpsc::UnboundedSender<MetricDatum>,
+    /// The environment's log file, read after each invocation for the function's summary
+    /// of it (as an invocation's log tail comes back with it).
+    log: PathBuf,
+    log_tail: crate::tail::Tail,
+    /// The summaries of this batch's invocations, added to the tally with its records.
+    pending: FunctionTotals,
 }
 
 impl Lane {
@@ -36,6 +43,9 @@ impl Lane {
         stats: Arc<Stats>,
         metrics: mpsc::UnboundedSender<MetricDatum>,
     ) -> Result<Self, Error> {
+        let mut log_tail = crate::tail::Tail::default();
+        // What an earlier run wrote there is not this run's.
+        log_tail.skip_file(&log);
         Ok(Lane {
             spec: deployed.mapping.clone(),
             stream_arn: deployed.mapping.stream_arn.clone(),
@@ -45,11 +55,14 @@ impl Lane {
             region: deployed.region.clone(),
             shard: shard.to_owned(),
             clients: clients.clone(),
-            env: Environment::start(&deployed.function, bootstrap, extra_env, log).await?,
+            env: Environment::start(&deployed.function, bootstrap, extra_env, log.clone()).await?,
             progress,
             checkpoints,
             stats,
             metrics,
+            log,
+            log_tail,
+            pending: FunctionTotals::default(),
         })
     }
 }
@@ -118,8 +131,10 @@ impl Lane {
     async fn process(&mut self, batch: Vec<Rec>, stop: &AtomicBool) {
         let spec = self.spec.clone();
         for r in drive(batch, &spec, now_ms, self).await {
+            // The function's summaries count with the first records finished.
+            let summaries = std::mem::take(&mut self.pending);
             match r {
-                Resolution::Done(recs) => self.finish(&recs).await,
+                Resolution::Done(recs) => self.finish(&recs, summaries, false).await,
                 Resolution::GiveUp {
                     records,
                     condition,
@@ -127,13 +142,24 @@ impl Lane {
                 } => {
                     if condition == Condition::RecordAgeExceeded {
                         self.stats
-                            .records_expired
-                            .fetch_add(records.len() as u64, Ordering::Relaxed);
+                            .update(|t| t.mapping.records_expired += records.len() as u64);
                     }
-                    self.give_up(&records, condition, attempts, stop).await;
+                    self.give_up(&records, condition, attempts, stop, summaries)
+                        .await;
                 }
             }
         }
+        let left = std::mem::take(&mut self.pending);
+        if left != FunctionTotals::default() {
+            self.stats.update(|t| t.function += left);
+        }
+    }
+
+    /// Adds the function's summaries of the invocation that just ended (its log's new
+    /// "batch processed" lines) to the batch's.
+    fn take_summaries(&mut self) {
+        let gained = self.log_tail.gained_file(&self.log);
+        self.pending += crate::function_log::totals(&gained.lines);
     }
 
     /// Invokes the function; `Ok(None)` all done, `Ok(Some(i))` records from `i` failed.
@@ -147,10 +173,10 @@ impl Lane {
             .last()
             .map(|r| (now_ms() - r.arrival_ms).max(0))
             .unwrap_or(0);
-        self.stats
-            .iterator_age_ms
-            .store(age as u64, Ordering::Relaxed);
-        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        self.stats.update(|t| {
+            t.mapping.iterator_age_ms = age as u64;
+            t.mapping.invocations += 1;
+        });
         let result = match self.env.invoke(&event).await {
             Ok(r) => r,
             Err(e) => Err(InvokeError::NotInvoked(e.to_string())),
@@ -158,9 +184,10 @@ impl Lane {
         if let Err(InvokeError::NotInvoked(_)) = &result {
             return result.map(|_| None);
         }
+        self.take_summaries();
         let errored = result.is_err();
         if errored {
-            self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
+            self.stats.update(|t| t.mapping.function_errors += 1);
         }
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         for (name, value, unit) in [
@@ -180,11 +207,11 @@ impl Lane {
         match response::read(&body, &seqs) {
             BatchResponse::Done => Ok(None),
             BatchResponse::FailedFrom(i) => {
-                self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+                self.stats.update(|t| t.mapping.partial_failures += 1);
                 Ok(Some(i))
             }
             BatchResponse::Unparsable => {
-                self.stats.partial_failures.fetch_add(1, Ordering::Relaxed);
+                self.stats.update(|t| t.mapping.partial_failures += 1);
                 let text = String::from_utf8_lossy(&body);
                 tracing::warn!(response = %text, "unparsable batch response: the whole batch failed");
                 Ok(Some(0))
@@ -255,13 +282,21 @@ impl Lane {
         json!({ "Records": records }).to_string().into_bytes()
     }
 
-    async fn finish(&self, recs: &[Rec]) {
+    /// Marks `recs` done (given up on, when `given_up`), with the function's `summaries` of
+    /// the invocations that finished them, in one change of the tally.
+    async fn finish(&self, recs: &[Rec], summaries: FunctionTotals, given_up: bool) {
+        let n = recs.len() as u64;
+        self.stats.update(|t| {
+            t.mapping.records_done += n;
+            if given_up {
+                t.mapping.batches_failed += 1;
+                t.mapping.records_given_up += n;
+            }
+            t.function += summaries;
+        });
         if recs.is_empty() {
             return;
         }
-        self.stats
-            .records_done
-            .fetch_add(recs.len() as u64, Ordering::Relaxed);
         let seqs: Vec<&str> = recs.iter().map(|r| r.seq.as_str()).collect();
         let moved = self.progress.lock().await.done(&seqs);
         if let Some(cp) = moved {
@@ -274,8 +309,16 @@ impl Lane {
     /// outage of S3 holds the shard instead of losing the batch; a mapping stopped
     /// meanwhile leaves the records unfinished, so the checkpoint stays before them and a
     /// restarted mapping reads them again.
-    async fn give_up(&self, recs: &[Rec], condition: Condition, attempts: u32, stop: &AtomicBool) {
+    async fn give_up(
+        &self,
+        recs: &[Rec],
+        condition: Condition,
+        attempts: u32,
+        stop: &AtomicBool,
+        summaries: FunctionTotals,
+    ) {
         let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            self.stats.update(|t| t.function += summaries);
             return;
         };
         let iso = function::store::iso_millis;
@@ -333,9 +376,7 @@ impl Lane {
                 }
                 Err(e) => {
                     tries += 1;
-                    self.stats
-                        .failure_writes_failed
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.stats.update(|t| t.mapping.failure_writes_failed += 1);
                     self.publish("DestinationDeliveryFailures", 1.0, StandardUnit::Count);
                     tracing::warn!(
                         error = %crate::error::text(&e),
@@ -346,6 +387,7 @@ impl Lane {
                 }
             }
             if stop.load(Ordering::SeqCst) {
+                self.stats.update(|t| t.function += summaries);
                 return;
             }
             tokio::time::sleep(Duration::from_millis(
@@ -353,7 +395,6 @@ impl Lane {
             ))
             .await;
         }
-        self.stats.batches_failed.fetch_add(1, Ordering::Relaxed);
-        self.finish(recs).await;
+        self.finish(recs, summaries, true).await;
     }
 }

@@ -27,7 +27,7 @@ pub(super) async fn put(c: &Clients, namespace: &str, data: &[MetricDatum]) {
             .send()
             .await;
         if let Err(e) = r {
-            tracing::warn!(error = %e, namespace, "PutMetricData failed");
+            tracing::warn!(error = %function::error::chain(&e), namespace, "PutMetricData failed");
         }
     }
 }

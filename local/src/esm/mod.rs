@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
@@ -45,6 +45,7 @@ mod reader; // one shard reader
 pub use reader::lane_of;
 mod redrive; // the local function redrive invokes
 mod shards; // which shards may be read (children after parents)
+mod stats; // the counters and the function's outcomes, under one lock
 
 use crate::response::{self, BatchResponse};
 pub use checkpoint::Checkpoints;
@@ -56,6 +57,7 @@ use metrics::publish_metrics;
 use reader::{Ending, read_shard};
 pub use redrive::LocalFunction;
 use shards::ShardInfo;
+pub use stats::{Counters, Stats, Tally};
 
 /// One record read from a shard.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,22 +66,6 @@ pub struct Rec {
     pub partition_key: String,
     pub data: Vec<u8>,
     pub arrival_ms: i64,
-}
-
-/// Counters of the running mapping (shared with `status`).
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub records_read: AtomicU64,
-    pub records_done: AtomicU64,
-    pub invocations: AtomicU64,
-    pub function_errors: AtomicU64,
-    pub partial_failures: AtomicU64,
-    pub batches_failed: AtomicU64,
-    pub records_expired: AtomicU64,
-    pub iterator_age_ms: AtomicU64,
-    /// Writes of a given-up batch to the on-failure bucket that failed (each is retried;
-    /// Lambda's `DestinationDeliveryFailures`).
-    pub failure_writes_failed: AtomicU64,
 }
 
 /// A running mapping; stops its tasks when dropped or stopped.
@@ -235,7 +221,9 @@ async fn supervise(
                     started.insert(id);
                     running.spawn(task);
                 }
-                Err(e) => tracing::error!(shard = %id, error = %e, "shard reader could not start"),
+                Err(e) => {
+                    tracing::error!(shard = %id, error = %function::error::chain(&e), "shard reader could not start")
+                }
             }
         }
         tokio::select! {
@@ -247,7 +235,7 @@ async fn supervise(
             _ = tokio::time::sleep(RELIST_EVERY) => {
                 match list_shards(&ctx.clients, &ctx.deployed.mapping.stream_name).await {
                     Ok(l) => listed = l,
-                    Err(e) => tracing::warn!(error = %e, "ListShards failed"),
+                    Err(e) => tracing::warn!(error = %function::error::chain(&e), "ListShards failed"),
                 }
             }
         }

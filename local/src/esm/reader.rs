@@ -56,7 +56,7 @@ pub(super) async fn read_shard(
                     return Ending::Gone;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, shard, "GetShardIterator failed");
+                    tracing::warn!(error = %function::error::chain(&e), shard, "GetShardIterator failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -80,7 +80,7 @@ pub(super) async fn read_shard(
         {
             Ok(o) => o,
             Err(e) => {
-                tracing::warn!(error = %e, shard, "GetRecords failed");
+                tracing::warn!(error = %function::error::chain(&e), shard, "GetRecords failed");
                 iterator = None;
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
@@ -98,7 +98,7 @@ pub(super) async fn read_shard(
                     .unwrap_or_else(now_ms),
             };
             progress.lock().await.read(&rec.seq);
-            stats.records_read.fetch_add(1, Ordering::Relaxed);
+            stats.update(|t| t.mapping.records_read += 1);
             last_read = Some(rec.seq.clone());
             let lane = lane_of(&rec.partition_key, lanes.len());
             if lanes[lane].send(rec).await.is_err() {
@@ -117,11 +117,11 @@ pub(super) async fn read_shard(
         if records.is_empty() {
             // Caught up, and every record read is done: nothing is behind (Lambda reports
             // no IteratorAge for an idle stream; the status shows 0, not the last batch's).
-            if stats.records_done.load(Ordering::Relaxed)
-                >= stats.records_read.load(Ordering::Relaxed)
-            {
-                stats.iterator_age_ms.store(0, Ordering::Relaxed);
-            }
+            stats.update(|t| {
+                if t.mapping.records_done >= t.mapping.records_read {
+                    t.mapping.iterator_age_ms = 0;
+                }
+            });
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }

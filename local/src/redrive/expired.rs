@@ -60,6 +60,7 @@ pub fn lines<'a>(kept: &'a Kept, records: &'a [KeptRecord], reason: &str) -> Vec
                 kinesis_partition_key: None,
                 arrival_ms: r.arrival_ms,
                 payload: Payload::Bytes(&r.data),
+                counted: None,
                 reason: Some(reason.to_owned()),
             })
         })

@@ -210,6 +210,48 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
         .output(stackgen::stack::outputs::KEPT_BATCHES_ALARM_NAME);
     assert_eq!(st["alarms"][kept_alarm], "ALARM", "{st}");
     assert_eq!(st["mappings"], serde_json::json!([]), "{st}");
+    // watch on a terminal: the deployed monitor shows the same, and fits.
+    let endpoint = s.emulator.endpoint.clone();
+    let empty = state("deployed-watch-no-state");
+    let view = super::terminal::in_pty(
+        &[
+            "--state",
+            &empty.to_string_lossy(),
+            "--outputs",
+            &outputs.to_string_lossy(),
+            "watch",
+            "--interval",
+            "1",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_REGION", &s.deployed.region),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ],
+        (30, 100),
+        8,
+    );
+    let lines = super::terminal::last_screen(view, 30, 100);
+    let text = lines.join("\n");
+    assert!(
+        lines[0].starts_with(&format!(
+            "deployed {}",
+            s.deployed
+                .output(stackgen::stack::outputs::PROCESSOR_FUNCTION_NAME)
+        )),
+        "{text}"
+    );
+    for needle in [
+        "mapping  none found for the function".to_owned(),
+        format!("kept     {batches} batches waiting for redrive"),
+        "kept-batches-waiting ALARM".to_owned(),
+        "records in per minute".to_owned(),
+    ] {
+        assert!(text.contains(&needle), "no {needle:?} in\n{text}");
+    }
     let metric = |name: &str| {
         st["metrics"]
             .as_array()
@@ -407,6 +449,42 @@ async fn a_deployed_stack_is_redriven_exactly_through_the_lambda_api() {
         "{after:?}"
     );
     assert_eq!(table(&s, &outputs, &entities), want);
+    // sql: the deployed workgroup's saved query through the Athena API, each record once
+    // (the compacted hours and the redrive's records alike).
+    let (first, last) = (
+        format!("'{}'", hours.first().expect("an hour")),
+        format!("'{}'", hours.last().expect("an hour")),
+    );
+    let counts = json(&run(
+        &s,
+        &outputs,
+        &[
+            "sql",
+            "--named",
+            "counts-per-window",
+            "--json",
+            "--param",
+            &first,
+            "--param",
+            &last,
+            "--param",
+            &first,
+            "--param",
+            &last,
+        ],
+    ));
+    let counted: u64 = counts["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            r[2].as_str()
+                .and_then(|n| n.parse::<u64>().ok())
+                .expect("a count")
+        })
+        .sum();
+    assert_eq!(counts["columns"][2], "records", "{counts}");
+    assert_eq!(counted, want.values().map(|e| e.0).sum::<u64>(), "{counts}");
     // logs: the deployed function's lines from CloudWatch Logs (its redrive invocations).
     let o = run(&s, &outputs, &["logs", "--since", "10m", "--lines", "500"]);
     let text = String::from_utf8_lossy(&o.stdout);

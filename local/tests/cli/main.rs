@@ -4,6 +4,7 @@
 //! test keeps its state in its own folder (`--state`).
 
 mod deployed;
+mod readme;
 mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -11,11 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn state(test: &str) -> PathBuf {
-    let dir = local::repo_root()
-        .join("target/cli-tests")
-        .join(format!("{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    local::test_state_dir("cli-tests", test)
 }
 
 fn local(state: &Path, args: &[&str]) -> Command {
@@ -44,18 +41,21 @@ fn fails_with(o: &Output, needle: &str) {
 #[test]
 fn commands_against_a_stack_that_never_ran_or_stopped_say_so() {
     let dir = state("stopped");
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 8] = [
         &["status"],
         &["watch"],
         &["query", "--entity", "x"],
         &["redrive"],
         &["send"],
         &["rejected"],
+        &["env"],
+        &["sql", "SELECT 1"],
     ];
     for cmd in commands {
         let o = run(&dir, cmd);
         fails_with(&o, "the local stack 'dev' is not running");
-        fails_with(&o, "-- --stack dev up");
+        // The hint names the stack and the state folder in use.
+        fails_with(&o, &format!("-- --stack dev --state {} up", dir.display()));
     }
     let o = run(
         &dir,
@@ -94,6 +94,31 @@ fn bad_query_times_and_bounds_are_refused_before_anything_else() {
     }
     fails_with(&run(&dir, &["watch", "--interval", "0"]), "--interval");
     fails_with(&run(&dir, &["send", "--count", "0"]), "--count");
+}
+
+/// `send --aws-stream` with the local stack's exports (or a Kinesis-only endpoint) still
+/// set would send to this machine: refused, before anything is sent, naming the endpoint.
+#[test]
+fn send_to_aws_refuses_an_emulator_endpoint_left_in_the_environment() {
+    let dir = state("aws-stream");
+    for (var, endpoint) in [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ENDPOINT_URL_KINESIS", "http://localhost:9"),
+    ] {
+        let out = local(&dir, &["send", "--aws-stream", "s", "--count", "1"])
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ENDPOINT_URL_KINESIS")
+            .env(var, endpoint)
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .expect("runs");
+        fails_with(
+            &out,
+            &format!("--aws-stream sends to AWS, but the Kinesis endpoint is {endpoint}"),
+        );
+    }
 }
 
 /// A running `up` in the background, stopped with SIGINT like Ctrl-C.
@@ -152,15 +177,23 @@ fn json(o: &Output) -> serde_json::Value {
 }
 
 /// Puts one record that is not JSON on the stack's stream.
-fn put_garbage(dir: &Path) {
+/// The running stack's endpoint, region and outputs, from its state file.
+fn stack_of(dir: &Path) -> (String, String, serde_json::Value) {
     let text = std::fs::read_to_string(dir.join("dev/stack.json")).expect("state");
     let state: serde_json::Value = serde_json::from_str(&text).expect("state json");
-    let endpoint = state["endpoint"].as_str().expect("endpoint").to_owned();
-    let region = state["deployed"]["region"]
-        .as_str()
-        .expect("region")
-        .to_owned();
-    let stream = state["deployed"]["outputs"]["DataStreamName"]
+    (
+        state["endpoint"].as_str().expect("endpoint").to_owned(),
+        state["deployed"]["region"]
+            .as_str()
+            .expect("region")
+            .to_owned(),
+        state["deployed"]["outputs"].clone(),
+    )
+}
+
+fn put_garbage(dir: &Path) {
+    let (endpoint, region, outputs) = stack_of(dir);
+    let stream = outputs["DataStreamName"]
         .as_str()
         .expect("stream")
         .to_owned();
@@ -298,68 +331,48 @@ fn a_running_stack_is_one_per_name_scriptable_and_shows_its_rejects() {
         "a report per tick: {text}"
     );
 
-    readme_aws_cli_lines_work(&dir);
+    readme::aws_cli_lines_work(&dir);
+
+    // `env` prints the exports again (kept in the state folder) for `eval "$(… env)"`.
+    let env = run(&dir, &["env"]);
+    assert!(env.status.success(), "{}", stderr(&env));
+    let printed = String::from_utf8_lossy(&env.stdout).into_owned();
+    let kept = std::fs::read_to_string(dir.join("dev/exports.sh")).expect("exports.sh");
+    assert!(printed.starts_with(&kept), "{printed}\n---\n{kept}");
+    assert!(
+        printed.contains("# DataStreamName realtime-data-stream-dev"),
+        "{printed}"
+    );
+    let evaluated = Command::new("bash")
+        .arg("-c")
+        .arg("eval \"$(cat)\"; echo \"$AWS_ENDPOINT_URL\"")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(printed.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("bash");
+    assert!(
+        String::from_utf8_lossy(&evaluated.stdout).starts_with("http://127.0.0.1:"),
+        "{evaluated:?}"
+    );
+
+    // `logs`: one line per event, EMF folded to its values, `--since` for the local stack.
+    let logs = run(&dir, &["logs", "--since", "10m", "--lines", "500"]);
+    let text = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.status.success(), "{}", stderr(&logs));
+    assert!(text.contains("batch processed"), "{text}");
+    assert!(text.contains(" EMF RecordsProcessed="), "{text}");
+    assert!(text.lines().all(|l| !l.contains("\"_aws\"")), "{text}");
 
     up.interrupt();
     fails_with(&run(&dir, &["status"]), "has stopped");
-}
-
-/// AWS CLI v1 from PyPI in `<repo>/.local/awscli`, installed on first use.
-fn aws_cli() -> PathBuf {
-    let venv = local::repo_root().join(".local/awscli");
-    let python = tokio::runtime::Runtime::new()
-        .expect("a runtime")
-        .block_on(local::emulator::venv(&venv, &["awscli==1.46.3"]))
-        .unwrap_or_else(|e| panic!("installing the AWS CLI from PyPI failed: {e}"));
-    python.parent().expect("the venv's bin").to_owned()
-}
-
-/// The README's checked block, run line by line with the `export` lines `up` printed.
-fn readme_aws_cli_lines_work(dir: &Path) {
-    let printed = std::fs::read_to_string(dir.join("up.out")).expect("up's output");
-    let exports: Vec<(String, String)> = printed
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let keys: Vec<&str> = exports.iter().map(|(k, _)| k.as_str()).collect();
-    for needed in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"] {
-        assert!(keys.contains(&needed), "up prints no {needed}: {printed}");
-    }
-    let readme = std::fs::read_to_string(local::repo_root().join("README.md")).expect("README");
-    let block = readme
-        .split("<!-- aws-cli-check")
-        .nth(1)
-        .and_then(|rest| rest.split("```sh\n").nth(1))
-        .and_then(|rest| rest.split("```").next())
-        .expect("the README's checked AWS CLI block");
-    let lines: Vec<&str> = block.lines().filter(|l| l.starts_with("aws ")).collect();
-    assert!(lines.len() >= 5, "{block}");
-    let bin = aws_cli();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    for line in lines {
-        // Only what `up` printed: no credentials or region from this machine's config.
-        let out = Command::new("bash")
-            .arg("-c")
-            .arg(line)
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", dir)
-            .envs(exports.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("bash");
-        assert!(
-            out.status.success(),
-            "{line}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
 }
 
 /// The process-level benchmark runs both handlers to the end on a tiny workload and reports

@@ -6,11 +6,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use stackgen::stack::outputs;
 
 use crate::error::Error;
+use crate::function_log::Problem;
+use crate::status::{Parts, Unread};
 use crate::target::Operated;
+
+mod reads;
+pub use reads::{last_problem, logs};
 
 /// One metric `status` reads: where it lives and how it is summed over the period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +67,8 @@ pub struct MetricValue {
     pub name: String,
     pub statistic: String,
     pub value: Option<f64>,
+    /// The value of each minute with data, oldest first.
+    pub per_minute: Vec<f64>,
 }
 
 /// An event source mapping of the function, as Lambda reports it.
@@ -85,19 +91,70 @@ pub struct DeployedReport {
     pub metrics: Vec<MetricValue>,
     /// Alarms that notify the stack's topic: name → state.
     pub alarms: BTreeMap<String, String>,
-    pub failed_batches_waiting: usize,
+    /// `None`: the bucket could not be read (see `unread`).
+    pub failed_batches_waiting: Option<usize>,
     pub failed_batches_bucket: String,
+    /// The latest WARN or ERROR the function logged in the period.
+    pub last_problem: Option<Problem>,
+    /// What could not be read this time (the rest is fresh).
+    pub unread: Vec<Unread>,
 }
 
-/// Reads the deployed stack's state over the last `minutes`.
+/// Reads the deployed stack's state over the last `minutes`, part by part: a part that
+/// fails is named in `unread` with its cause, and the rest is still shown. Only the
+/// stack's own settings (which name the metrics) must be readable.
 pub async fn report(op: &Operated, minutes: u32) -> Result<DeployedReport, Error> {
-    let c = &op.clients;
     let function = op.output(outputs::PROCESSOR_FUNCTION_NAME).to_owned();
     let bucket = op.output(outputs::FAILED_BATCHES_BUCKET_NAME).to_owned();
-    let mut pages = c
+    let namespace = op.config()?.namespace;
+    let specs = metric_specs(op.output(outputs::DATA_STREAM_NAME), &function, &namespace);
+    let mut parts = Parts::default();
+    let mappings = parts
+        .ok("the event source mappings", mappings(op, &function).await)
+        .unwrap_or_default();
+    let metrics = parts
+        .ok(
+            "the metrics",
+            reads::metric_values(op, &specs, minutes).await,
+        )
+        .unwrap_or_default();
+    let topic = op.output(outputs::ALERT_TOPIC_ARN);
+    let alarms = parts
+        .ok("the alarms", reads::alarms_notifying(op, topic).await)
+        .unwrap_or_default();
+    let waiting = parts
+        .ok(
+            "the failed-batches bucket",
+            crate::failure::list(&op.clients, &bucket).await,
+        )
+        .map(|k| k.len());
+    let last_problem = parts
+        .ok(
+            "the function's logs",
+            reads::last_problem(op, minutes).await,
+        )
+        .flatten();
+    Ok(DeployedReport {
+        region: op.clients.region.clone(),
+        mappings,
+        minutes,
+        metrics,
+        alarms,
+        failed_batches_waiting: waiting,
+        failed_batches_bucket: bucket,
+        last_problem,
+        unread: parts.0,
+        function,
+    })
+}
+
+/// The function's event source mappings, as Lambda reports them.
+async fn mappings(op: &Operated, function: &str) -> Result<Vec<MappingState>, Error> {
+    let mut pages = op
+        .clients
         .lambda
         .list_event_source_mappings()
-        .function_name(&function)
+        .function_name(function)
         .into_paginator()
         .send();
     let mut mappings = Vec::new();
@@ -114,118 +171,7 @@ pub async fn report(op: &Operated, minutes: u32) -> Result<DeployedReport, Error
             });
         }
     }
-    let namespace = op.config()?.namespace;
-    let specs = metric_specs(op.output(outputs::DATA_STREAM_NAME), &function, &namespace);
-    let metrics = metric_values(op, &specs, minutes).await?;
-    Ok(DeployedReport {
-        region: c.region.clone(),
-        mappings,
-        minutes,
-        metrics,
-        alarms: alarms_notifying(op, op.output(outputs::ALERT_TOPIC_ARN)).await?,
-        failed_batches_waiting: crate::failure::list(c, &bucket).await?.len(),
-        failed_batches_bucket: bucket,
-        function,
-    })
-}
-
-async fn metric_values(
-    op: &Operated,
-    specs: &[MetricSpec],
-    minutes: u32,
-) -> Result<Vec<MetricValue>, Error> {
-    let end = chrono::Utc::now();
-    let start = end - chrono::Duration::minutes(i64::from(minutes));
-    let queries = specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let metric = Metric::builder()
-                .namespace(&s.namespace)
-                .metric_name(s.name)
-                .set_dimensions(
-                    s.dimension
-                        .as_ref()
-                        .map(|(k, v)| vec![Dimension::builder().name(*k).value(v).build()]),
-                )
-                .build();
-            MetricDataQuery::builder()
-                .id(format!("m{i}"))
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(metric)
-                        .period(60)
-                        .stat(s.statistic)
-                        .build(),
-                )
-                .build()
-        })
-        .collect();
-    let to_time = |t: chrono::DateTime<chrono::Utc>| {
-        aws_sdk_cloudwatch::primitives::DateTime::from_millis(t.timestamp_millis())
-    };
-    let out = op
-        .clients
-        .cloudwatch
-        .get_metric_data()
-        .set_metric_data_queries(Some(queries))
-        .start_time(to_time(start))
-        .end_time(to_time(end))
-        .send()
-        .await
-        .map_err(Error::aws("cloudwatch:GetMetricData"))?;
-    let mut by_id: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in out.metric_data_results() {
-        by_id
-            .entry(r.id().unwrap_or_default().to_owned())
-            .or_default()
-            .extend(r.values());
-    }
-    Ok(specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let values = by_id.remove(&format!("m{i}")).unwrap_or_default();
-            let value = if values.is_empty() {
-                None
-            } else if s.statistic == "Maximum" {
-                values.iter().copied().reduce(f64::max)
-            } else {
-                Some(values.iter().sum())
-            };
-            MetricValue {
-                namespace: s.namespace.clone(),
-                name: s.name.to_owned(),
-                statistic: s.statistic.to_owned(),
-                value,
-            }
-        })
-        .collect())
-}
-
-/// The alarms whose actions notify `topic` (the stack's), with their states.
-async fn alarms_notifying(op: &Operated, topic: &str) -> Result<BTreeMap<String, String>, Error> {
-    let mut pages = op
-        .clients
-        .cloudwatch
-        .describe_alarms()
-        .into_paginator()
-        .send();
-    let mut out = BTreeMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(Error::aws("cloudwatch:DescribeAlarms"))?;
-        for a in page.metric_alarms() {
-            if a.alarm_actions().iter().any(|x| x == topic) {
-                out.insert(
-                    a.alarm_name().unwrap_or_default().to_owned(),
-                    a.state_value()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                );
-            }
-        }
-    }
-    Ok(out)
+    Ok(mappings)
 }
 
 /// The status screen of a deployed stack.
@@ -236,6 +182,9 @@ pub fn render(r: &DeployedReport) -> String {
         "deployed stack: function {} ({})",
         r.function, r.region
     );
+    for u in &r.unread {
+        let _ = writeln!(out, "UNREAD {}: {}", u.what, u.error);
+    }
     if r.mappings.is_empty() {
         let _ = writeln!(out, "mapping   none found for the function");
     }
@@ -262,43 +211,18 @@ pub fn render(r: &DeployedReport) -> String {
     let _ = writeln!(
         out,
         "failed batches: {} waiting for `redrive` in s3://{}/{}",
-        r.failed_batches_waiting,
+        r.failed_batches_waiting
+            .map_or_else(|| "?".to_owned(), |n| n.to_string()),
         r.failed_batches_bucket,
         crate::failure::PREFIX
     );
     for (name, state) in &r.alarms {
         let _ = writeln!(out, "alarm {name:<55} {state}");
     }
-    out
-}
-
-/// The function's log lines of the last `since_minutes`, oldest first, at most `limit`
-/// (the newest ones), from its CloudWatch Logs group.
-pub async fn logs(op: &Operated, since_minutes: u32, limit: usize) -> Result<Vec<String>, Error> {
-    let group = format!(
-        "/aws/lambda/{}",
-        op.output(outputs::PROCESSOR_FUNCTION_NAME)
-    );
-    let start = chrono::Utc::now().timestamp_millis() - i64::from(since_minutes) * 60_000;
-    let mut pages = op
-        .clients
-        .logs
-        .filter_log_events()
-        .log_group_name(&group)
-        .start_time(start)
-        .into_paginator()
-        .send();
-    let mut lines = std::collections::VecDeque::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(Error::aws("logs:FilterLogEvents"))?;
-        for e in page.events() {
-            lines.push_back(e.message().unwrap_or_default().trim_end().to_owned());
-            if lines.len() > limit {
-                lines.pop_front();
-            }
-        }
+    if let Some(p) = &r.last_problem {
+        let _ = writeln!(out, "{}", crate::status::render_problem(p));
     }
-    Ok(lines.into())
+    out
 }
 
 #[cfg(test)]
