@@ -104,10 +104,16 @@ impl LogSignals {
 
     /// The p50 and p99 batch duration (ms) of the last `secs` seconds, with how many.
     pub fn latency(&self, now_ms: i64, secs: i64) -> Option<(u64, u64, usize)> {
+        self.latency_in(now_ms - secs * 1000, now_ms)
+    }
+
+    /// The p50 and p99 batch duration (ms) of the batches logged after `from_ms` and up to
+    /// `to_ms`, with how many.
+    pub fn latency_in(&self, from_ms: i64, to_ms: i64) -> Option<(u64, u64, usize)> {
         let mut d: Vec<u64> = self
             .durations
             .iter()
-            .filter(|(t, _)| *t >= now_ms - secs * 1000)
+            .filter(|(t, _)| *t > from_ms && *t <= to_ms)
             .map(|(_, d)| *d)
             .collect();
         if d.is_empty() {
@@ -117,6 +123,23 @@ impl LogSignals {
         let at = |q: f64| d[((d.len() - 1) as f64 * q).floor() as usize];
         Some((at(0.5), at(0.99), d.len()))
     }
+
+    /// The p99 batch duration (ms) in each of [`spans`]' spans (0 where none ran).
+    pub fn p99_per_span(&self, now_ms: i64, columns: usize) -> Vec<u64> {
+        spans(now_ms, columns)
+            .map(|(a, b)| self.latency_in(a, b).map_or(0, |(_, p99, _)| p99))
+            .collect()
+    }
+}
+
+/// `columns` equal spans (start, end] that cover the history kept, up to `now_ms`, oldest
+/// first: a sparkline's columns, so that its width always shows the same minutes.
+pub fn spans(now_ms: i64, columns: usize) -> impl Iterator<Item = (i64, i64)> {
+    let n = i64::try_from(columns.max(1)).unwrap_or(i64::MAX);
+    let width = (HISTORY_SECS * 1000 / n).max(1);
+    (0..n)
+        .rev()
+        .map(move |k| (now_ms - (k + 1) * width, now_ms - k * width))
 }
 
 /// The monitor's state: the snapshots of the last minutes and the log signals.
@@ -150,13 +173,41 @@ impl History {
         }
     }
 
-    /// Records read per second, interval by interval (oldest first), for a sparkline.
-    pub fn throughput(&self) -> Vec<u64> {
-        self.snapshots
-            .iter()
-            .zip(self.snapshots.iter().skip(1))
-            .map(|(a, b)| Rates::between(a, b).read.round() as u64)
+    /// Records read per second in each of [`spans`]' spans, for a sparkline: the counter
+    /// is interpolated between the snapshots, a span is measured over the part of it they
+    /// cover, and one they do not cover reads 0.
+    pub fn read_per_span(&self, now_ms: i64, columns: usize) -> Vec<u64> {
+        let (Some(first), Some(last)) = (self.snapshots.front(), self.snapshots.back()) else {
+            return vec![0; columns];
+        };
+        spans(now_ms, columns)
+            .map(|(a, b)| {
+                let (a, b) = (a.max(first.at_ms), b.min(last.at_ms));
+                if b <= a {
+                    return 0;
+                }
+                let read = (self.read_at(b) - self.read_at(a)).max(0.0);
+                (read * 1000.0 / (b - a) as f64).round() as u64
+            })
             .collect()
+    }
+
+    /// Records read by `t` (within the snapshots), interpolated between the two around it.
+    fn read_at(&self, t: i64) -> f64 {
+        let read = |s: &Snapshot| s.report.mapping.records_read as f64;
+        let after = self.snapshots.partition_point(|s| s.at_ms < t);
+        match (
+            after.checked_sub(1).map(|i| &self.snapshots[i]),
+            self.snapshots.get(after),
+        ) {
+            (Some(a), Some(b)) if b.at_ms > a.at_ms => {
+                let f = (t - a.at_ms) as f64 / (b.at_ms - a.at_ms) as f64;
+                read(a) + (read(b) - read(a)) * f
+            }
+            (_, Some(b)) => read(b),
+            (Some(a), None) => read(a),
+            (None, None) => 0.0,
+        }
     }
 
     /// The latest snapshot.
@@ -203,7 +254,6 @@ mod tests {
         h.push(snap(4_000, 1_500, 1_400));
         let r = h.rates();
         assert_eq!((r.read, r.counted, r.seconds), (500.0, 500.0, 2.0));
-        assert_eq!(h.throughput(), vec![250, 500]);
         // A restarted counter is no negative rate.
         h.push(snap(6_000, 10, 10));
         assert_eq!(h.rates().read, 0.0);
@@ -246,5 +296,35 @@ mod tests {
                     .to_owned()
             ))
         );
+    }
+
+    #[test]
+    fn the_sparklines_cover_the_history_whatever_their_width() {
+        // 300 records/s for the last 100 s, a snapshot every 2 s.
+        let mut h = History::default();
+        let now = 1_000_000;
+        for i in 0..=50 {
+            h.push(snap(now - 100_000 + i * 2_000, 1_000 + 600 * i as u64, 0));
+        }
+        for columns in [40, 80] {
+            let read = h.read_per_span(now, columns);
+            assert_eq!(read.len(), columns);
+            // The last third of the history saw the traffic; before it, nothing was read.
+            let width = HISTORY_SECS * 1000 / columns as i64;
+            let since = usize::try_from((HISTORY_SECS * 1000 - 100_000) / width).expect("n");
+            assert!(read[..since].iter().all(|r| *r == 0), "{columns}: {read:?}");
+            assert!(
+                read[since..].iter().all(|r| *r == 300),
+                "{columns}: {read:?}"
+            );
+        }
+        // A batch counts in the span it was logged in, not in every earlier one.
+        let mut l = LogSignals::default();
+        l.durations.push_back((now - 1_000, 70));
+        l.durations.push_back((now - 200_000, 900));
+        let p99 = l.p99_per_span(now, 30);
+        assert_eq!(p99.len(), 30);
+        assert_eq!(p99[29], 70);
+        assert_eq!(p99.iter().filter(|v| **v > 0).count(), 2, "{p99:?}");
     }
 }

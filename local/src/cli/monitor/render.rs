@@ -362,21 +362,14 @@ fn draw_charts(frame: &mut Frame<'_>, h: &History, c: &Context<'_>, area: Rect) 
     let p = Paint { colour: c.colour };
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let throughput = h.throughput();
-    let title = |max| {
-        format!(
-            "records in/s, last {} s (max {max})",
-            super::model::HISTORY_SECS
-        )
-    };
-    chart(frame, left, &throughput, title, p.style(Color::Cyan));
-    let per_interval: Vec<u64> = h
-        .snapshots
-        .iter()
-        .map(|s| h.logs.latency(s.at_ms, 10).map_or(0, |(_, p99, _)| p99))
-        .collect();
-    let title = |max| format!("batch p99 ms (max {max})");
-    chart(frame, right, &per_interval, title, p.style(Color::Magenta));
+    let now_ms = c.now.timestamp_millis();
+    let history = super::model::HISTORY_SECS;
+    let read = h.read_per_span(now_ms, usize::from(left.width));
+    let title = |max| format!("records in/s, last {history} s (max {max})");
+    chart(frame, left, &read, title, p.style(Color::Cyan));
+    let p99 = h.logs.p99_per_span(now_ms, usize::from(right.width));
+    let title = |max| format!("batch p99 ms, last {history} s (max {max})");
+    chart(frame, right, &p99, title, p.style(Color::Magenta));
 }
 
 /// A titled sparkline of the newest values that fit `area`'s width.
