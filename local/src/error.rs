@@ -109,6 +109,12 @@ pub enum Error {
     /// An Athena query ended without an answer (failed or cancelled), with Athena's reason.
     #[error("the query {state}: {reason}")]
     Query { state: String, reason: String },
+    /// A query's `?` placeholders and the parameters given for them differ in number.
+    #[error(
+        "the query has {placeholders} `?` placeholder(s) and {given} parameter(s) were given \
+         (--param: one SQL literal per `?`, in order)"
+    )]
+    Parameters { placeholders: usize, given: usize },
     /// Kept batches still wait after a redrive.
     #[error("{0} kept batches are still waiting (run `redrive` again once the cause is fixed)")]
     Waiting(usize),

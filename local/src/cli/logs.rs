@@ -46,6 +46,7 @@ pub fn readable(line: &str) -> String {
     };
     let mut take = |k: &str| m.remove(k).as_ref().map(text).unwrap_or_default();
     let (time, level, message) = (take("timestamp"), take("level"), take("message"));
+    let time = millis(time);
     if m.contains_key("_aws") {
         return format!("{time} {level:<5} EMF {}", metrics(&m).join(" "));
     }
@@ -66,6 +67,16 @@ pub fn readable(line: &str) -> String {
     format!("{time} {level:<5} {message} {}", fields.join(" "))
         .trim_end()
         .to_owned()
+}
+
+/// An event's time at millisecond precision, as `aws logs tail` prints it, so that lines
+/// sort by their text (the runtime writes milliseconds, tracing microseconds); text that is
+/// no RFC 3339 time stays as it is.
+fn millis(time: String) -> String {
+    chrono::DateTime::parse_from_rfc3339(&time).map_or(time, |t| {
+        t.to_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    })
 }
 
 /// Whether a readable line is at or after `cutoff` (RFC 3339 text sorts by time).
@@ -163,9 +174,14 @@ mod tests {
         let line = r#"{"timestamp":"2026-12-07T01:59:49Z","level":"WARN","message":"archive write failed","error":"NoSuchBucket","spans":[{"requestId":"r-1","name":"Lambda runtime invoke"}]}"#;
         assert_eq!(
             readable(line),
-            "2026-12-07T01:59:49Z WARN  archive write failed error=NoSuchBucket request=r-1"
+            "2026-12-07T01:59:49.000Z WARN  archive write failed error=NoSuchBucket request=r-1"
         );
         assert_eq!(readable("REPORT RequestId: x"), "REPORT RequestId: x");
+        let tracing = r#"{"timestamp":"2026-12-07T01:59:49.279353Z","level":"INFO","message":"batch processed"}"#;
+        assert_eq!(
+            readable(tracing),
+            "2026-12-07T01:59:49.279Z INFO  batch processed"
+        );
     }
 
     #[test]
