@@ -32,7 +32,7 @@ fn deployed(s: &LocalStack, outputs: &Path, args: &[&str]) -> std::process::Comm
 }
 
 fn run(s: &LocalStack, outputs: &Path, args: &[&str]) -> Output {
-    deployed(s, outputs, args).output().expect("runs")
+    super::output(deployed(s, outputs, args))
 }
 
 /// Per entity: records, temperature sum (tenths), and events, from the samples alone.

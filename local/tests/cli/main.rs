@@ -22,7 +22,35 @@ fn local(state: &Path, args: &[&str]) -> Command {
 }
 
 fn run(state: &Path, args: &[&str]) -> Output {
-    local(state, args).output().expect("runs")
+    output(local(state, args))
+}
+
+/// `c` run to its end, as `Command::output` does, but killed and the test failed (with
+/// what it printed) if it runs past a limit: a command that hangs fails its test in
+/// minutes, naming itself, rather than holding CI until its time is up.
+#[track_caller]
+fn output(mut c: Command) -> Output {
+    const LIMIT: Duration = Duration::from_secs(300);
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let pid = child.id().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(LIMIT) {
+        Ok(out) => out.expect("runs"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            let out = rx.recv().expect("ended").expect("runs");
+            panic!(
+                "{c:?} did not end within {LIMIT:?}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                stderr(&out)
+            );
+        }
+    }
 }
 
 fn stderr(o: &Output) -> String {
@@ -105,15 +133,14 @@ fn send_to_aws_refuses_an_emulator_endpoint_left_in_the_environment() {
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
         ("AWS_ENDPOINT_URL_KINESIS", "http://localhost:9"),
     ] {
-        let out = local(&dir, &["send", "--aws-stream", "s", "--count", "1"])
-            .env_remove("AWS_ENDPOINT_URL")
+        let mut c = local(&dir, &["send", "--aws-stream", "s", "--count", "1"]);
+        c.env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_ENDPOINT_URL_KINESIS")
             .env(var, endpoint)
             .env("AWS_REGION", "eu-west-1")
             .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .output()
-            .expect("runs");
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+        let out = output(c);
         fails_with(
             &out,
             &format!("--aws-stream sends to AWS, but the Kinesis endpoint is {endpoint}"),

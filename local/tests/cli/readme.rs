@@ -39,15 +39,14 @@ pub(super) fn aws_cli_lines_work(dir: &Path) {
     );
     for line in lines {
         // Only what `up` printed: no credentials or region from this machine's config.
-        let out = Command::new("bash")
-            .arg("-c")
+        let mut c = Command::new("bash");
+        c.arg("-c")
             .arg(line)
             .env_clear()
             .env("PATH", &path)
             .env("HOME", dir)
-            .envs(exports.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("bash");
+            .envs(exports.iter().map(|(k, v)| (k, v)));
+        let out = super::output(c);
         assert!(
             out.status.success(),
             "{line}: {}{}",

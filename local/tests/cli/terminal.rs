@@ -9,6 +9,22 @@ use std::time::{Duration, Instant};
 
 use super::{Up, run, stack_of, state};
 
+/// `s` quoted for the shell.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// util-linux `script` running `line` in a new pseudo-terminal, as a person's terminal runs
+/// it. The shell is pinned to `/bin/sh` (CI's: `script` runs `$SHELL`), so a test behaves
+/// the same whatever shell started it; colour is not switched off.
+fn script(line: &str) -> Command {
+    let mut c = Command::new("script");
+    c.args(["-qec", line, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .env_remove("NO_COLOR");
+    c
+}
+
 /// What a terminal showed (`\r\n` folded to `\n`) and whether the command succeeded.
 struct Shown {
     ok: bool,
@@ -18,7 +34,6 @@ struct Shown {
 /// `local --state <state> <args>` under a pseudo-terminal, with `env` added; killed (and
 /// the test failed) if it has not ended within `limit`, which only bounds a hang.
 fn in_terminal(state: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Shown {
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let mut line = vec![
         quote(env!("CARGO_BIN_EXE_realtime")),
         "--state".into(),
@@ -30,10 +45,8 @@ fn in_terminal(state: &Path, args: &[&str], env: &[(&str, &str)], limit: Duratio
         std::process::id(),
         args.join("-").replace('/', "_")
     ));
-    let mut child = Command::new("script")
-        .args(["-qec", &line.join(" "), "/dev/null"])
+    let mut child = script(&line.join(" "))
         .envs(env.iter().copied())
-        .env_remove("NO_COLOR")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).expect("output file"))
         .stderr(Stdio::inherit())
@@ -149,24 +162,28 @@ fn watching(dir: &Path, rows: u16, cols: u16, secs: u32) -> std::process::Child 
 }
 
 /// The binary with `args` (and `env` added) in a pseudo-terminal of `size` (rows, cols)
-/// for `secs` seconds (then SIGINT, like Ctrl-C), started now.
+/// for `secs` seconds (then SIGINT, like Ctrl-C), started now; killed 30 s later if it is
+/// still running, which only bounds a hang.
+///
+/// `timeout --foreground` keeps the binary in the terminal's foreground process group, as
+/// a shell at a prompt starts it. Without it `timeout` moves the binary to a group of its
+/// own (unless the shell execs it as its last command, as bash does, leaving it the
+/// session leader), where setting the terminal to raw mode stops it with SIGTTOU: under
+/// CI's `/bin/sh` the view never drew and never ended.
 pub(super) fn in_pty(
     args: &[&str],
     env: &[(&str, &str)],
     (rows, cols): (u16, u16),
     secs: u32,
 ) -> std::process::Child {
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let args: Vec<String> = args.iter().map(|a| quote(a)).collect();
     let line = format!(
-        "stty rows {rows} cols {cols}; timeout -s INT {secs} {} {}",
+        "stty rows {rows} cols {cols}; timeout --foreground -k 30 -s INT {secs} {} {}",
         quote(env!("CARGO_BIN_EXE_realtime")),
         args.join(" ")
     );
-    Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
+    script(&line)
         .envs(env.iter().copied())
-        .env_remove("NO_COLOR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -330,16 +347,13 @@ fn q_leaves_the_view_and_the_stack_keeps_running_and_reporting() {
     use std::io::Write;
     let dir = state("tty-q");
     std::fs::create_dir_all(&dir).expect("state dir");
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let line = format!(
         "stty rows 30 cols 100; {} --state {} up --demo 20 --release --skip-build",
         quote(env!("CARGO_BIN_EXE_realtime")),
         quote(&dir.to_string_lossy())
     );
     let out = dir.join("tty.out");
-    let child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env_remove("NO_COLOR")
+    let child = script(&line)
         .stdin(Stdio::piped())
         .stdout(std::fs::File::create(&out).expect("output file"))
         .stderr(std::fs::File::create(dir.join("tty.err")).expect("error file"))
