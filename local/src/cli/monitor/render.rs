@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
 use super::model::History;
-use crate::status::AggregateView;
+use crate::status::{AggregateView, Counters, FunctionTotals};
 
 /// A read of the stack failing: since when, and why (the whole error chain).
 #[derive(Debug, Clone, PartialEq)]
@@ -202,7 +202,10 @@ fn summary<'a>(h: &History, c: &Context<'_>, p: &Paint, width: u16) -> Vec<Line<
                 ),
                 waiting != Some(0),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(kpl_note(m, f))
+        .collect(),
         width,
     ));
     let trouble = m.function_errors > 0 || h.logs.last_problem.is_some();
@@ -294,6 +297,17 @@ pub(super) fn wrapped<'a>(
 
 /// `label` then `spans`, on as many lines as `width` needs (a span is never split; the
 /// next lines are indented under the label).
+/// Said when the split adds up to more than done: KPL aggregates held several user records
+/// each, and the function counts user records where the mapping counts Kinesis records.
+fn kpl_note<'a>(m: &Counters, f: &FunctionTotals) -> Option<Span<'a>> {
+    let outcomes = f.counted + f.duplicates + f.rejected + m.records_given_up;
+    (outcomes > m.records_done).then(|| {
+        Span::raw(format!(
+            "  (done is of Kinesis records, the split of {outcomes} user records: KPL)"
+        ))
+    })
+}
+
 pub(super) fn flow<'a>(label: Span<'a>, spans: Vec<Span<'a>>, width: u16) -> Vec<Line<'a>> {
     let indent = label.content.chars().count();
     let mut lines = Vec::new();

@@ -384,3 +384,35 @@ fn a_deployed_stack_in_trouble_shows_its_cause_and_fits_80x24() {
         lines.join("\n")
     );
 }
+
+#[test]
+fn with_kpl_aggregates_the_split_says_it_counts_user_records() {
+    let mut h = faulty();
+    let plain = screen(100, 30, None).join("\n");
+    assert!(!plain.contains("KPL"), "{plain}");
+    // One look later, 10 KPL records done held 40 user records, all counted.
+    let mut last = h.latest().expect("a look").clone();
+    last.at_ms += 2_000;
+    last.report.mapping.records_read += 10;
+    last.report.mapping.records_done += 10;
+    last.report.function.counted += 40;
+    h.push(last);
+    let ctx = Context {
+        stack: "prod",
+        endpoint: "e",
+        now: at("2026-12-07T02:00:09Z"),
+        stale: None,
+        colour: false,
+        keys: "q",
+    };
+    let flat: String = rendered(100, 30, |f| draw(f, &h, &ctx))
+        .iter()
+        .map(|l| l.trim_start())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("done     1310:  counted 1040")
+            && flat.contains("(done is of Kinesis records, the split of 1340 user records: KPL)"),
+        "{flat}"
+    );
+}
