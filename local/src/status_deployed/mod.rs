@@ -108,32 +108,26 @@ pub async fn report(op: &Operated, minutes: u32) -> Result<DeployedReport, Error
     let bucket = op.output(outputs::FAILED_BATCHES_BUCKET_NAME).to_owned();
     let namespace = op.config()?.namespace;
     let specs = metric_specs(op.output(outputs::DATA_STREAM_NAME), &function, &namespace);
+    let topic = op.output(outputs::ALERT_TOPIC_ARN);
+    // The five reads go out together (a refresh takes the slowest, not their sum); their
+    // results are taken in a fixed order, so `unread` lists failures the same way each time.
+    let (mappings, metrics, alarms, waiting, last_problem) = tokio::join!(
+        mappings(op, &function),
+        reads::metric_values(op, &specs, minutes),
+        reads::alarms_notifying(op, topic),
+        crate::failure::list(&op.clients, &bucket),
+        reads::last_problem(op, minutes),
+    );
     let mut parts = Parts::default();
     let mappings = parts
-        .ok("the event source mappings", mappings(op, &function).await)
+        .ok("the event source mappings", mappings)
         .unwrap_or_default();
-    let metrics = parts
-        .ok(
-            "the metrics",
-            reads::metric_values(op, &specs, minutes).await,
-        )
-        .unwrap_or_default();
-    let topic = op.output(outputs::ALERT_TOPIC_ARN);
-    let alarms = parts
-        .ok("the alarms", reads::alarms_notifying(op, topic).await)
-        .unwrap_or_default();
+    let metrics = parts.ok("the metrics", metrics).unwrap_or_default();
+    let alarms = parts.ok("the alarms", alarms).unwrap_or_default();
     let waiting = parts
-        .ok(
-            "the failed-batches bucket",
-            crate::failure::list(&op.clients, &bucket).await,
-        )
+        .ok("the failed-batches bucket", waiting)
         .map(|k| k.len());
-    let last_problem = parts
-        .ok(
-            "the function's logs",
-            reads::last_problem(op, minutes).await,
-        )
-        .flatten();
+    let last_problem = parts.ok("the function's logs", last_problem).flatten();
     Ok(DeployedReport {
         region: op.clients.region.clone(),
         mappings,
