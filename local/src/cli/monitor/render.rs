@@ -297,6 +297,21 @@ pub(super) fn wrapped<'a>(
 
 /// `label` then `spans`, on as many lines as `width` needs (a span is never split; the
 /// next lines are indented under the label).
+/// The entity list's title in `room` columns: the longest form that fits, shorter forms
+/// keeping the numbers rather than cutting a sentence.
+fn list_title(entities: usize, aggregates: usize, dated: &str, room: usize) -> String {
+    [
+        format!(
+            "latest window of {entities} entities ({aggregates} aggregates in the table{dated})"
+        ),
+        format!("{entities} entities, {aggregates} aggregates{dated}"),
+        format!("{entities} entities{dated}"),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= room)
+    .unwrap_or_else(|| format!("{entities} entities"))
+}
+
 /// Said when the split adds up to more than done: KPL aggregates held several user records
 /// each, and the function counts user records where the mapping counts Kinesis records.
 fn kpl_note<'a>(m: &Counters, f: &FunctionTotals) -> Option<Span<'a>> {
@@ -436,23 +451,19 @@ fn draw_entities(frame: &mut Frame<'_>, h: &History, area: Rect) {
     let mut entities: Vec<&AggregateView> = latest.report.latest.iter().collect();
     // Busiest first: the latest window's count, then the name.
     entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.entity.cmp(&b.entity)));
+    let columns = format!("{:<16} {:<20} {:>6}  ", "entity", "window", "count");
+    let room = usize::from(area.width).saturating_sub(columns.len());
+    let title = list_title(
+        entities.len(),
+        latest.report.aggregates_in_table.unwrap_or_default(),
+        &dated,
+        room,
+    );
     let mut lines = vec![Line::styled(
-        format!(
-            "{:<16} {:<20} {:>6}  latest window of {} entities ({})",
-            "entity",
-            "window",
-            "count",
-            entities.len(),
-            latest
-                .report
-                .aggregates_in_table
-                .map_or_else(String::new, |n| format!(
-                    "{n} aggregates in the table{dated}"
-                ))
-        )
-        .chars()
-        .take(usize::from(area.width))
-        .collect::<String>(),
+        (columns + &title)
+            .chars()
+            .take(usize::from(area.width))
+            .collect::<String>(),
         Style::default().add_modifier(Modifier::BOLD),
     )];
     let room = usize::from(area.height) - 1;
