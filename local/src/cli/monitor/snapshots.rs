@@ -115,6 +115,19 @@ fn screen(width: u16, height: u16, stale: Option<Stale>) -> Vec<String> {
     rendered(width, height, |f| draw(f, &h, &ctx))
 }
 
+/// `h` drawn without colour at `width`×`height`, at the fixture's clock.
+fn plain(h: &History, width: u16, height: u16) -> Vec<String> {
+    let ctx = Context {
+        stack: "prod",
+        endpoint: "e",
+        now: at("2026-12-07T02:00:09Z"),
+        stale: None,
+        colour: false,
+        keys: "q",
+    };
+    rendered(width, height, |f| draw(f, h, &ctx))
+}
+
 /// The lines a terminal of this size shows after `draw`.
 fn rendered(width: u16, height: u16, draw: impl FnOnce(&mut ratatui::Frame<'_>)) -> Vec<String> {
     let mut t = Terminal::new(TestBackend::new(width, height)).expect("terminal");
@@ -232,15 +245,7 @@ fn a_table_that_stops_reading_keeps_the_last_list_dated() {
     last.report.aggregates_in_table = None;
     last.report.latest.clear();
     h.push(last);
-    let ctx = Context {
-        stack: "prod",
-        endpoint: "e",
-        now: at("2026-12-07T02:00:09Z"),
-        stale: None,
-        colour: false,
-        keys: "q",
-    };
-    let text = rendered(160, 40, |f| draw(f, &h, &ctx)).join("\n");
+    let text = plain(&h, 160, 40).join("\n");
     assert!(
         text.contains(
             "latest window of 300 entities (1234 aggregates in the table, as of 02:00:02)"
@@ -388,8 +393,8 @@ fn a_deployed_stack_in_trouble_shows_its_cause_and_fits_80x24() {
 #[test]
 fn with_kpl_aggregates_the_split_says_it_counts_user_records() {
     let mut h = faulty();
-    let plain = screen(100, 30, None).join("\n");
-    assert!(!plain.contains("KPL"), "{plain}");
+    let before = screen(100, 30, None).join("\n");
+    assert!(!before.contains("KPL"), "{before}");
     // One look later, 10 KPL records done held 40 user records, all counted.
     let mut last = h.latest().expect("a look").clone();
     last.at_ms += 2_000;
@@ -397,15 +402,7 @@ fn with_kpl_aggregates_the_split_says_it_counts_user_records() {
     last.report.mapping.records_done += 10;
     last.report.function.counted += 40;
     h.push(last);
-    let ctx = Context {
-        stack: "prod",
-        endpoint: "e",
-        now: at("2026-12-07T02:00:09Z"),
-        stale: None,
-        colour: false,
-        keys: "q",
-    };
-    let flat: String = rendered(100, 30, |f| draw(f, &h, &ctx))
+    let flat: String = plain(&h, 100, 30)
         .iter()
         .map(|l| l.trim_start())
         .collect::<Vec<_>>()
