@@ -26,11 +26,16 @@ fn run(state: &Path, args: &[&str]) -> Output {
 }
 
 /// `c` run to its end, as `Command::output` does, but killed and the test failed (with
-/// what it printed) if it runs past a limit: a command that hangs fails its test in
+/// what it printed) if it runs past 300 s: a command that hangs fails its test in
 /// minutes, naming itself, rather than holding CI until its time is up.
 #[track_caller]
-fn output(mut c: Command) -> Output {
-    const LIMIT: Duration = Duration::from_secs(300);
+fn output(c: Command) -> Output {
+    output_within(c, Duration::from_secs(300))
+}
+
+/// `output` with its own `limit`, which only bounds a hang.
+#[track_caller]
+fn output_within(mut c: Command, limit: Duration) -> Output {
     let child = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -39,13 +44,13 @@ fn output(mut c: Command) -> Output {
     let pid = child.id().to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(LIMIT) {
+    match rx.recv_timeout(limit) {
         Ok(out) => out.expect("runs"),
         Err(_) => {
             let _ = Command::new("kill").args(["-KILL", &pid]).status();
             let out = rx.recv().expect("ended").expect("runs");
             panic!(
-                "{c:?} did not end within {LIMIT:?}:\n{}{}",
+                "{c:?} did not end within {limit:?}:\n{}{}",
                 String::from_utf8_lossy(&out.stdout),
                 stderr(&out)
             );

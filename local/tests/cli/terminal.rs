@@ -40,43 +40,17 @@ fn in_terminal(state: &Path, args: &[&str], env: &[(&str, &str)], limit: Duratio
         quote(&state.to_string_lossy()),
     ];
     line.extend(args.iter().map(|a| quote(a)));
-    let out = std::env::temp_dir().join(format!(
-        "local-terminal-{}-{}.out",
-        std::process::id(),
-        args.join("-").replace('/', "_")
-    ));
-    let mut child = script(&line.join(" "))
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("output file"))
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("util-linux `script` runs");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`local {}` in a terminal did not end within {limit:?}:\n{}",
-                args.join(" "),
-                std::fs::read_to_string(&out).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let text = String::from_utf8_lossy(&std::fs::read(&out).expect("output")).replace("\r\n", "\n");
-    let _ = std::fs::remove_file(&out);
+    let mut c = script(&line.join(" "));
+    c.envs(env.iter().copied()).stdin(Stdio::null());
+    let shown = super::output_within(c, limit);
+    let text = String::from_utf8_lossy(&shown.stdout).replace("\r\n", "\n");
     assert!(
         !text.contains("panicked"),
         "`local {}` panicked in a terminal:\n{text}",
         args.join(" ")
     );
     Shown {
-        ok: status.success(),
+        ok: shown.status.success(),
         text,
     }
 }

@@ -295,8 +295,6 @@ pub(super) fn wrapped<'a>(
         .collect()
 }
 
-/// `label` then `spans`, on as many lines as `width` needs (a span is never split; the
-/// next lines are indented under the label).
 /// The entity list's title in `room` columns: the longest form that fits, shorter forms
 /// keeping the numbers rather than cutting a sentence.
 fn list_title(entities: usize, aggregates: usize, dated: &str, room: usize) -> String {
@@ -323,6 +321,8 @@ fn kpl_note<'a>(m: &Counters, f: &FunctionTotals) -> Option<Span<'a>> {
     })
 }
 
+/// `label` then `spans`, on as many lines as `width` needs (a span is never split; the
+/// next lines are indented under the label).
 pub(super) fn flow<'a>(label: Span<'a>, spans: Vec<Span<'a>>, width: u16) -> Vec<Line<'a>> {
     let indent = label.content.chars().count();
     let mut lines = Vec::new();
@@ -427,11 +427,11 @@ fn draw_entities(frame: &mut Frame<'_>, h: &History, area: Rect) {
         return;
     }
     // The latest look that read the table (a failing read keeps the last list, dated).
-    let Some(latest) = h
+    let Some((latest, aggregates)) = h
         .snapshots
         .iter()
         .rev()
-        .find(|s| s.report.aggregates_in_table.is_some())
+        .find_map(|s| Some((s, s.report.aggregates_in_table?)))
     else {
         if h.latest().is_some() {
             frame.render_widget(
@@ -453,12 +453,7 @@ fn draw_entities(frame: &mut Frame<'_>, h: &History, area: Rect) {
     entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.entity.cmp(&b.entity)));
     let columns = format!("{:<16} {:<20} {:>6}  ", "entity", "window", "count");
     let room = usize::from(area.width).saturating_sub(columns.len());
-    let title = list_title(
-        entities.len(),
-        latest.report.aggregates_in_table.unwrap_or_default(),
-        &dated,
-        room,
-    );
+    let title = list_title(entities.len(), aggregates, &dated, room);
     let mut lines = vec![Line::styled(
         (columns + &title)
             .chars()
